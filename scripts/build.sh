@@ -1,0 +1,47 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# Build the i386 kernel in $TREE into the reused $OUT directory: bzImage,
+# modules (lg.ko) and the uapi headers.  The configuration is tinyconfig
+# plus config/*.config; every option asked for must really be set.
+. "$(dirname "$0")/lib.sh"
+
+export ARCH=i386
+export CCACHE_DIR=${CCACHE_DIR:-$CACHE/ccache}
+MAKE=(make -C "$TREE" O="$OUT" -j"$JOBS" CC="ccache gcc" HOSTCC="ccache gcc")
+FRAGS=("$TOP"/config/host.config "$TOP"/config/debug.config)
+
+configure() {
+	mkdir -p "$OUT"
+	"${MAKE[@]}" -s tinyconfig
+	KCONFIG_CONFIG="$OUT/.config" "$TREE"/scripts/kconfig/merge_config.sh \
+		-m -O "$OUT" "$OUT/.config" "${FRAGS[@]}" >/dev/null
+	"${MAKE[@]}" -s olddefconfig
+	# merge_config only warns; a silently dropped option is a broken rig.
+	local bad=0 line
+	while read -r line; do
+		grep -qxF -- "$line" "$OUT/.config" || {
+			log "config: '$line' did not stick"
+			bad=1
+		}
+	done < <(grep -h '^CONFIG_\|^# CONFIG_.* is not set' "${FRAGS[@]}")
+	[ $bad = 0 ] || die "configuration incomplete"
+	cat "${FRAGS[@]}" | md5sum > "$OUT/.lguest-frags"
+}
+
+if [ ! -f "$OUT/.config" ] || ! cat "${FRAGS[@]}" | md5sum | cmp -s - "$OUT/.lguest-frags"; then
+	configure
+fi
+"${MAKE[@]}" -s olddefconfig
+"${MAKE[@]}" -s bzImage modules
+"${MAKE[@]}" -s headers_install INSTALL_HDR_PATH="$OUT/usr"
+log "kernel: $OUT/arch/x86/boot/bzImage"
+
+# User-space pieces for the test VM, all static i386 binaries.
+mkdir -p "$TOOLS_OUT"
+gcc -m32 -static -O2 -Wall -o "$TOOLS_OUT/qemu-exit" "$TOP/scripts/rig/qemu-exit.c"
+rm -rf "$TOOLS_OUT/kselftest"
+make -s -C "$TREE/tools/testing/selftests" TARGETS=lguest \
+	O="$TOOLS_OUT/kselftest-build" CC="gcc -m32 -static" \
+	KHDR_INCLUDES="-isystem $OUT/usr/include" \
+	INSTALL_PATH="$TOOLS_OUT/kselftest" install >/dev/null
+log "kselftests: $TOOLS_OUT/kselftest"

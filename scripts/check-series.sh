@@ -1,0 +1,46 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# The reviewer's checks on patches/: checkpatch --strict on every patch,
+# every patch builds when applied in order (bisectability), and our code
+# is clean under sparse and coccicheck.  Leaves $TREE with the whole series.
+. "$(dirname "$0")/lib.sh"
+
+export ARCH=i386
+OURS=(drivers/lguest)
+fail=0
+bad() { log "FAIL: $*"; fail=1; }
+
+shopt -s nullglob
+patches=("$TOP"/patches/*.patch)
+n=${#patches[@]}
+
+cd "$BASE_REPO"
+for p in "${patches[@]}"; do
+	out=$(scripts/checkpatch.pl --strict --quiet --show-types "$p" 2>&1) ||
+		bad "checkpatch: $(basename "$p")"
+	[ -z "$out" ] || { echo "$out"; bad "checkpatch: $(basename "$p")"; }
+done
+
+for i in $(seq 1 "$n"); do
+	"$TOP/scripts/apply-series.sh" -n "$i"
+	log "build after patch $i/$n: $(basename "${patches[$((i - 1))]}")"
+	"$TOP/scripts/build.sh" >/dev/null 2>"$CACHE/build-$i.log" ||
+		{ cat "$CACHE/build-$i.log"; bad "build after patch $i"; }
+	# Warnings in our files are errors too.
+	! grep -E "(${OURS[*]// /|}|selftests/lguest).*warning:" "$CACHE/build-$i.log" ||
+		bad "compiler warnings after patch $i"
+done
+
+make -s -C "$TREE" O="$OUT" C=2 CC="ccache gcc" "${OURS[@]/%//}" 2>"$CACHE/sparse.log" >/dev/null ||
+	bad "sparse build"
+! grep -E 'warning:|error:' "$CACHE/sparse.log" || bad "sparse"
+
+for d in "${OURS[@]}"; do
+	make -s -C "$TREE" O="$OUT" coccicheck MODE=report M="$d" \
+		>"$CACHE/cocci.log" 2>&1 || bad "coccicheck run"
+	! grep -vE '^(Please check|warning: coccicheck|Warning: .* is not|$)' "$CACHE/cocci.log" | grep -E ':[0-9]+:' ||
+		bad "coccicheck $d"
+done
+
+[ $fail = 0 ] || die "series checks failed"
+log "series checks passed: $n patches"

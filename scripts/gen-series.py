@@ -1,0 +1,182 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0
+"""Generate patches/ from the source folders and series/*.spec.
+
+Each series/NNNN-name.spec describes one patch: the commit message, a line
+"---", then one instruction per line:
+
+    add SRC DST     copy the repo file SRC to DST in the kernel tree
+    apply DIFF      apply the repo diff DIFF to the kernel tree
+    maintainers SNIPPET
+                    insert the MAINTAINERS section in SNIPPET in its
+                    alphabetical place
+
+The patches are built as commits on top of the pristine base (tag "base"
+in the cached base repository) with git plumbing and a private index, so
+no work tree is touched, and exported with git format-patch.  Author and
+dates are fixed (scripts/lib.sh), so the output is byte-for-byte
+reproducible.
+
+usage: gen-series.py [--check]
+  --check   generate into a scratch folder and fail if patches/ differs
+"""
+
+import filecmp
+import glob
+import os
+import subprocess
+import sys
+import tempfile
+
+TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+# Fixed identity and dates, and no user configuration, for reproducibility.
+FIXED = {
+    "GIT_AUTHOR_NAME": "lguest developers",
+    "GIT_AUTHOR_EMAIL": "lguest@lists.example.org",
+    "GIT_AUTHOR_DATE": "2026-11-28T00:00:00+0000",
+    "GIT_COMMITTER_NAME": "lguest developers",
+    "GIT_COMMITTER_EMAIL": "lguest@lists.example.org",
+    "GIT_COMMITTER_DATE": "2026-11-28T00:00:00+0000",
+    "GIT_CONFIG_GLOBAL": "/dev/null",
+    "GIT_CONFIG_NOSYSTEM": "1",
+}
+
+
+def git(repo, *args, env=None, data=None):
+    env = dict(env or os.environ, **FIXED)
+    return subprocess.run(["git", "-C", repo, *args], env=env, input=data,
+                          check=True, capture_output=True,
+                          text=True).stdout.strip()
+
+
+def parse_spec(path):
+    with open(path) as f:
+        text = f.read()
+    msg, sep, body = text.partition("\n---\n")
+    if not sep:
+        sys.exit(f"{path}: no '---' line between message and contents")
+    steps = []
+    for n, line in enumerate(body.splitlines(), 1):
+        line = line.split("#", 1)[0].split()
+        if not line:
+            continue
+        if line[0] == "add" and len(line) == 3:
+            steps.append(("add", line[1], line[2]))
+        elif line[0] in ("apply", "maintainers") and len(line) == 2:
+            steps.append((line[0], line[1]))
+        else:
+            sys.exit(f"{path}: bad instruction: {' '.join(line)}")
+    return msg.strip() + "\n", steps
+
+
+def add_file(repo, env, src, dst):
+    path = os.path.join(TOP, src)
+    if not os.path.isfile(path):
+        sys.exit(f"missing source file {src}")
+    mode = "100755" if os.access(path, os.X_OK) else "100644"
+    sha = git(repo, "hash-object", "-w", path)
+    git(repo, "update-index", "--add", "--cacheinfo",
+        f"{mode},{sha},{dst}", env=env)
+
+
+def apply_diff(repo, env, diff):
+    with open(os.path.join(TOP, diff)) as f:
+        git(repo, "apply", "--cached", "--whitespace=error-all",
+            env=env, data=f.read())
+
+
+def add_maintainers(repo, env, snippet):
+    with open(os.path.join(TOP, snippet)) as f:
+        section = f.read().rstrip("\n") + "\n\n"
+    title = section.split("\n", 1)[0].upper()
+    lines = git(repo, "show", ":MAINTAINERS", env=env).split("\n")
+    start = lines.index("Maintainers List")
+    # A section heading is a line after a blank one, followed by "X:\t".
+    for i in range(start, len(lines) - 1):
+        if (not lines[i - 1] and lines[i] and lines[i + 1][1:3] == ":\t"
+                and lines[i].upper() > title):
+            break
+    else:
+        sys.exit("MAINTAINERS: no place found for " + title)
+    text = "\n".join(lines[:i]) + "\n" + section + "\n".join(lines[i:]) + "\n"
+    sha = git(repo, "hash-object", "-w", "--stdin", data=text)
+    git(repo, "update-index", "--cacheinfo", f"100644,{sha},MAINTAINERS",
+        env=env)
+
+
+# Every file in these folders must go into some patch, except the diffs
+# (which are applied, not added) and editor or build leftovers.
+SOURCE_DIRS = ("arch-x86-lguest", "drivers-lguest", "tools-lguest",
+               "selftests", "Documentation")
+
+
+def check_all_used(used):
+    missing = []
+    for d in SOURCE_DIRS:
+        for root, _, files in os.walk(os.path.join(TOP, d)):
+            for name in files:
+                rel = os.path.relpath(os.path.join(root, name), TOP)
+                if rel not in used and not name.endswith((".o", "~")):
+                    missing.append(rel)
+    if missing:
+        sys.exit("files in no patch: " + " ".join(sorted(missing)))
+
+
+def generate(repo, outdir):
+    parent = git(repo, "rev-parse", "base^{commit}")
+    specs = sorted(glob.glob(os.path.join(TOP, "series", "*.spec")))
+    if not specs:
+        sys.exit("no series/*.spec")
+
+    with tempfile.TemporaryDirectory() as tmp:
+        env = dict(os.environ, GIT_INDEX_FILE=os.path.join(tmp, "index"))
+        git(repo, "read-tree", parent, env=env)
+        used = set()
+        for spec in specs:
+            msg, steps = parse_spec(spec)
+            for step in steps:
+                used.add(step[1])
+                if step[0] == "add":
+                    add_file(repo, env, step[1], step[2])
+                elif step[0] == "apply":
+                    apply_diff(repo, env, step[1])
+                else:
+                    add_maintainers(repo, env, step[1])
+            tree = git(repo, "write-tree", env=env)
+            parent = git(repo, "commit-tree", tree, "-p", parent, data=msg)
+        git(repo, "update-ref", "refs/lguest/series", parent)
+    check_all_used(used)
+
+    for old in glob.glob(os.path.join(outdir, "*.patch")):
+        os.unlink(old)
+    git(repo, "format-patch", "-q", "--no-signature", "--zero-commit",
+        "--full-index", "-n", "-o", os.path.abspath(outdir),
+        "base..refs/lguest/series")
+
+
+def main():
+    cache = os.environ.get("LGUEST_CACHE",
+                           os.path.expanduser("~/.cache/lguest"))
+    repo = os.path.join(cache, "base")
+    patches = os.path.join(TOP, "patches")
+    if sys.argv[1:] == ["--check"]:
+        with tempfile.TemporaryDirectory() as tmp:
+            generate(repo, tmp)
+            new = sorted(os.listdir(tmp))
+            old = sorted(f for f in os.listdir(patches)
+                         if f.endswith(".patch"))
+            _, diff, err = filecmp.cmpfiles(tmp, patches, new, shallow=False)
+            if new != old or diff or err:
+                sys.exit("patches/ is stale: run scripts/gen-series.py")
+        print("patches/ is up to date")
+    elif sys.argv[1:]:
+        sys.exit(__doc__.split("\n\n")[-1])
+    else:
+        os.makedirs(patches, exist_ok=True)
+        generate(repo, patches)
+
+
+if __name__ == "__main__":
+    main()

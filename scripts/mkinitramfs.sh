@@ -1,0 +1,35 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# Pack the test VM's initramfs: static i386 busybox, lg.ko, the installed
+# lguest kselftests and the rig's /init.  Prints the image's path.
+. "$(dirname "$0")/lib.sh"
+
+# A static i386 busybox from Debian, without adding i386 to dpkg: a private
+# apt state directory that only knows the i386 package lists.
+busybox_i386() {
+	local bb=$CACHE/busybox-i386/bin/busybox st=$CACHE/apt-i386
+	[ -x "$bb" ] && { echo "$bb"; return; }
+	mkdir -p "$st/lists/partial" "$st/cache" "$st/deb"
+	local o=(-o APT::Architecture=i386 -o APT::Architectures=i386
+		 -o Dir::State::Lists="$st/lists" -o Dir::Cache="$st/cache")
+	apt-get "${o[@]}" -q update >&2 || log "apt-get update (i386) reported errors"
+	(cd "$st/deb" && apt-get "${o[@]}" -q download busybox-static:i386 >&2) ||
+		die "cannot download busybox-static:i386"
+	dpkg -x "$st"/deb/busybox-static_*_i386.deb "$CACHE/busybox-i386"
+	file -L "$bb" | grep -q 'Intel 80386' || die "busybox is not i386"
+	echo "$bb"
+}
+
+root=$CACHE/initramfs
+img=$CACHE/initramfs.cpio.gz
+krel=$(cat "$OUT/include/config/kernel.release")
+rm -rf "$root"
+mkdir -p "$root"/{bin,sbin,usr/bin,usr/sbin,proc,sys,dev,tmp,etc}
+cp "$(busybox_i386)" "$root/bin/busybox"
+cp "$TOP/scripts/rig/init" "$root/init"
+cp "$TOOLS_OUT/qemu-exit" "$root/bin/"
+mkdir -p "$root/lib/modules/$krel/kernel/drivers/lguest"
+cp "$OUT/drivers/lguest/lg.ko" "$root/lib/modules/$krel/kernel/drivers/lguest/"
+cp -a "$TOOLS_OUT/kselftest" "$root/kselftest"
+(cd "$root" && find . | LC_ALL=C sort | cpio -o -H newc --quiet -R 0:0 | gzip -1) > "$img"
+echo "$img"

@@ -1,0 +1,26 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# Boot the built kernel with the rig's initramfs in QEMU (TCG).
+#   qemu-run.sh test   run the kselftests; exit 0 only on a clean pass
+#   qemu-run.sh demo   interactive: lg.ko loaded, a shell on the console
+# The test run has a hard time limit: a hung or crashed VM is a failure.
+. "$(dirname "$0")/lib.sh"
+
+mode=${1:-demo}
+limit=${LGUEST_QEMU_TIMEOUT:-900}
+img=$("$TOP/scripts/mkinitramfs.sh")
+qemu=(qemu-system-i386 -m 1024 -smp 2 -no-reboot -nographic
+      -kernel "$OUT/arch/x86/boot/bzImage" -initrd "$img"
+      -device isa-debug-exit,iobase=0xf4,iosize=0x04
+      -append "console=ttyS0 panic=-1 rig=$mode")
+
+if [ "$mode" = demo ]; then
+	exec "${qemu[@]}"
+fi
+
+log=$CACHE/qemu-$mode.log
+set +e
+timeout --foreground -k 10 "$limit" "${qemu[@]}" </dev/null | tr -d '\r' | tee "$log"
+rc=${PIPESTATUS[0]}
+set -e
+"$TOP/scripts/tap-summary.sh" "$log" "$rc"
