@@ -4,7 +4,7 @@
 . "$(dirname "$0")/lib.sh"
 
 PKGS=(build-essential gcc-multilib bc flex bison libelf-dev libssl-dev
-      cpio xz-utils zstd kmod file git ccache python3 perl
+      cpio xz-utils zstd kmod file rsync git ccache python3 perl
       qemu-system-x86 sparse coccinelle)
 
 missing=()

@@ -26,6 +26,7 @@ krel=$(cat "$OUT/include/config/kernel.release")
 rm -rf "$root"
 mkdir -p "$root"/{bin,sbin,usr/bin,usr/sbin,proc,sys,dev,tmp,etc}
 cp "$(busybox_i386)" "$root/bin/busybox"
+ln -s busybox "$root/bin/sh"
 cp "$TOP/scripts/rig/init" "$root/init"
 cp "$TOOLS_OUT/qemu-exit" "$root/bin/"
 mkdir -p "$root/lib/modules/$krel/kernel/drivers/lguest"
