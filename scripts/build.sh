@@ -40,6 +40,7 @@ log "kernel: $OUT/arch/x86/boot/bzImage"
 mkdir -p "$TOOLS_OUT"
 gcc -m32 -static -O2 -Wall -o "$TOOLS_OUT/qemu-exit" "$TOP/scripts/rig/qemu-exit.c"
 rm -rf "$TOOLS_OUT/kselftest"
+[ -d "$TREE/tools/testing/selftests/lguest" ] || exit 0	# before that patch
 make -s -C "$TREE/tools/testing/selftests" TARGETS=lguest \
 	O="$TOOLS_OUT/kselftest-build" CC="gcc -m32 -static" \
 	KHDR_INCLUDES="-isystem $OUT/usr/include" \

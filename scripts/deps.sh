@@ -5,7 +5,8 @@
 
 PKGS=(build-essential gcc-multilib bc flex bison libelf-dev libssl-dev
       cpio xz-utils zstd kmod file rsync git ccache python3 perl
-      qemu-system-x86 sparse coccinelle)
+      qemu-system-x86 sparse coccinelle ocaml-nox
+      python3-ply python3-git)
 
 missing=()
 for p in "${PKGS[@]}"; do

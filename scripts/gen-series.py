@@ -7,9 +7,10 @@ Each series/NNNN-name.spec describes one patch: the commit message, a line
 
     add SRC DST     copy the repo file SRC to DST in the kernel tree
     apply DIFF      apply the repo diff DIFF to the kernel tree
-    maintainers SNIPPET
-                    insert the MAINTAINERS section in SNIPPET in its
-                    alphabetical place
+    maintainers SNIPPET PATTERN...
+                    put the MAINTAINERS section in SNIPPET in its
+                    alphabetical place, with the "F:" lines for PATTERN...
+                    and those named by earlier patches
 
 The patches are built as commits on top of the pristine base (tag "base"
 in the cached base repository) with git plumbing and a private index, so
@@ -64,8 +65,10 @@ def parse_spec(path):
             continue
         if line[0] == "add" and len(line) == 3:
             steps.append(("add", line[1], line[2]))
-        elif line[0] in ("apply", "maintainers") and len(line) == 2:
-            steps.append((line[0], line[1]))
+        elif line[0] == "apply" and len(line) == 2:
+            steps.append(("apply", line[1]))
+        elif line[0] == "maintainers" and len(line) >= 3:
+            steps.append(("maintainers", line[1], line[2:]))
         else:
             sys.exit(f"{path}: bad instruction: {' '.join(line)}")
     return msg.strip() + "\n", steps
@@ -87,21 +90,33 @@ def apply_diff(repo, env, diff):
             env=env, data=f.read())
 
 
-def add_maintainers(repo, env, snippet):
+def add_maintainers(repo, env, snippet, patterns, enabled):
+    """(Re)insert the MAINTAINERS section of SNIPPET, with the F: lines
+    for PATTERNS added to those of earlier patches, so each patch lists
+    the files it adds."""
     with open(os.path.join(TOP, snippet)) as f:
-        section = f.read().rstrip("\n") + "\n\n"
-    title = section.split("\n", 1)[0].upper()
-    lines = git(repo, "show", ":MAINTAINERS", env=env).split("\n")
-    start = lines.index("Maintainers List")
+        lines = f.read().rstrip("\n").split("\n")
+    for p in patterns:
+        if "F:\t" + p not in lines:
+            sys.exit(f"{snippet}: no line 'F:\t{p}'")
+        enabled.add("F:\t" + p)
+    section = [ln for ln in lines if not ln.startswith("F:\t") or ln in enabled]
+    title = section[0].upper()
+    text = git(repo, "show", ":MAINTAINERS", env=env).split("\n")
+    if section[0] in text:  # drop the version of an earlier patch
+        i = text.index(section[0])
+        j = text.index("", i)
+        del text[i:j + 1]
+    start = text.index("Maintainers List")
     # A section heading is a line after a blank one, followed by "X:\t".
-    for i in range(start, len(lines) - 1):
-        if (not lines[i - 1] and lines[i] and lines[i + 1][1:3] == ":\t"
-                and lines[i].upper() > title):
+    for i in range(start, len(text) - 1):
+        if (not text[i - 1] and text[i] and text[i + 1][1:3] == ":\t"
+                and text[i].upper() > title):
             break
     else:
         sys.exit("MAINTAINERS: no place found for " + title)
-    text = "\n".join(lines[:i]) + "\n" + section + "\n".join(lines[i:]) + "\n"
-    sha = git(repo, "hash-object", "-w", "--stdin", data=text)
+    text[i:i] = section + [""]
+    sha = git(repo, "hash-object", "-w", "--stdin", data="\n".join(text) + "\n")
     git(repo, "update-index", "--cacheinfo", f"100644,{sha},MAINTAINERS",
         env=env)
 
@@ -133,7 +148,7 @@ def generate(repo, outdir):
     with tempfile.TemporaryDirectory() as tmp:
         env = dict(os.environ, GIT_INDEX_FILE=os.path.join(tmp, "index"))
         git(repo, "read-tree", parent, env=env)
-        used = set()
+        used, enabled = set(), set()
         for spec in specs:
             msg, steps = parse_spec(spec)
             for step in steps:
@@ -143,7 +158,7 @@ def generate(repo, outdir):
                 elif step[0] == "apply":
                     apply_diff(repo, env, step[1])
                 else:
-                    add_maintainers(repo, env, step[1])
+                    add_maintainers(repo, env, step[1], step[2], enabled)
             tree = git(repo, "write-tree", env=env)
             parent = git(repo, "commit-tree", tree, "-p", parent, data=msg)
         git(repo, "update-ref", "refs/lguest/series", parent)
