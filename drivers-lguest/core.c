@@ -14,28 +14,171 @@
  * it, and then drives the guest through /dev/lguest (lguest_user.c).  When
  * the guest touches a device, the launcher plays the device.
  *
- * This file is where the module starts and ends.  For now that is little
- * more than the control device; the Switcher, the piece that actually
- * moves the CPU between host and guest, joins it later in the series.
+ * This file holds the module's start and end, the run loop the launcher's
+ * LGUEST_RUN ends up in, and access to guest memory.
  */
 #include <linux/init.h>
 #include <linux/module.h>
+#include <linux/sched.h>
+#include <linux/sched/signal.h>
+#include <linux/string.h>
+#include <linux/uaccess.h>
 
 #include "lg.h"
+#include "x86/switcher.h"
+
+/*
+ * Guest-physical addresses are offsets into the launcher's mapping of guest
+ * memory; we are always in the launcher's context when we use them.  A bad
+ * address, or memory the launcher has unmapped, kills the guest.
+ */
+static bool lg_range_ok(struct lguest *lg, u32 gpa, size_t len)
+{
+	return (u64)gpa + len <= lg->mem_size;
+}
+
+bool lg_read(struct lguest *lg, u32 gpa, void *buf, size_t len)
+{
+	if (!lg_range_ok(lg, gpa, len) ||
+	    copy_from_user(buf, lg->mem_base + gpa, len)) {
+		kill_guest(lg, "bad read of guest memory at %#x", gpa);
+		return false;
+	}
+	return true;
+}
+
+bool lg_write(struct lguest *lg, u32 gpa, const void *buf, size_t len)
+{
+	if (!lg_range_ok(lg, gpa, len) ||
+	    copy_to_user(lg->mem_base + gpa, buf, len)) {
+		kill_guest(lg, "bad write of guest memory at %#x", gpa);
+		return false;
+	}
+	return true;
+}
+
+/*
+ * A guest that misbehaves is not the host's problem: it just stops, and
+ * the launcher gets the (first) reason.
+ */
+void kill_guest(struct lguest *lg, const char *fmt, ...)
+{
+	va_list args;
+
+	if (lg->dead)
+		return;
+	va_start(args, fmt);
+	vsnprintf(lg->dead_reason, sizeof(lg->dead_reason), fmt, args);
+	va_end(args);
+	lg->dead = true;
+}
+
+/* Called by LGUEST_INIT once the memory and registers are known. */
+int lguest_setup(struct lguest *lg)
+{
+	lguest_init_gdt(lg);
+	return lguest_init_pagetables(lg);
+}
+
+void lguest_teardown(struct lguest *lg)
+{
+	lguest_free_pagetables(lg);
+}
+
+/* The guest trapped: deal with it, or give it back to the guest. */
+static void lg_handle_trap(struct lguest *lg)
+{
+	unsigned int trap = lg->regs.trapnum;
+
+	if (trap >= LGUEST_TRAP_IN_SWITCHER) {
+		kill_guest(lg, "trap %u entering the guest (bad registers?)",
+			   trap - LGUEST_TRAP_IN_SWITCHER);
+		return;
+	}
+	if (lguest_arch_is_host_vector(trap)) {
+		lg->exits[LG_EXIT_HOST_IRQ]++;
+		return;
+	}
+	switch (trap) {
+	case LGUEST_TRAP_ENTRY:
+		lg->exits[LG_EXIT_HYPERCALL]++;
+		lguest_do_hypercall(lg);
+		return;
+	case X86_TRAP_PF:
+		lg->exits[LG_EXIT_PAGE_FAULT]++;
+		if (lguest_demand_page(lg, lg->regs.cr2, &lg->regs.errcode))
+			return;
+		break;
+	default:
+		lg->exits[LG_EXIT_TRAP]++;
+	}
+	if (!lg->dead)
+		lguest_reflect_trap(lg, trap);
+}
+
+/* The answer to the exit the launcher has just handled, if any. */
+static void lg_complete_exit(struct lguest *lg, const struct lguest_run *run)
+{
+	if (lg->hcall_pending) {
+		lg->regs.eax = run->hypercall.ret;
+		lg->hcall_pending = false;
+	}
+}
+
+/*
+ * LGUEST_RUN: run the guest until the launcher has something to do.  A
+ * signal stops us too (the launcher may have a timer, or be dying); the
+ * guest is left exactly where it was, so running again just continues.
+ */
+int lguest_run(struct lguest *lg, struct lguest_run *run)
+{
+	lg_complete_exit(lg, run);
+	memset(&lg->exit, 0, sizeof(lg->exit));
+
+	while (!lg->dead) {
+		if (signal_pending(current)) {
+			run->exit_reason = LGUEST_EXIT_INTR;
+			return -EINTR;
+		}
+		cond_resched();
+		if (!lguest_prepare_pagetables(lg))
+			break;
+		lguest_arch_run_guest(lg);
+		lg_handle_trap(lg);
+		if (lg->exit.exit_reason) {
+			*run = lg->exit;
+			return 0;
+		}
+	}
+
+	memset(run, 0, sizeof(*run));
+	run->exit_reason = LGUEST_EXIT_DEAD;
+	strscpy(run->dead.reason, lg->dead_reason, sizeof(run->dead.reason));
+	return 0;
+}
 
 static int __init lg_module_init(void)
 {
-	return lguest_device_init();
+	int err;
+
+	err = lguest_arch_host_init();
+	if (err)
+		return err;
+	err = lguest_device_init();
+	if (err)
+		lguest_arch_host_fini();
+	return err;
 }
 
 /*
  * Every open file of /dev/lguest holds a reference to this module (the
  * device's file_operations have .owner set), so by the time we get here
- * every guest is gone and all that is left is the device itself.
+ * every guest is gone and all that is left is the device and the switcher.
  */
 static void __exit lg_module_exit(void)
 {
 	lguest_device_remove();
+	lguest_arch_host_fini();
 }
 
 module_init(lg_module_init);

@@ -15,8 +15,39 @@
 #include <linux/lguest.h>
 #include <linux/mutex.h>
 #include <linux/types.h>
+#include <asm/desc_defs.h>
+#include <asm/fpu/types.h>
+#include <asm/lguest_para.h>
+#include <linux/pgtable.h>
+#include <asm/pgtable_areas.h>
+#include <asm/trapnr.h>
+#include <asm/segment.h>
 
 struct mm_struct;
+
+/* How many shadow page directories a guest keeps (one per guest cr3). */
+#define LG_NR_PGDIRS	4
+
+/**
+ * struct lg_pgdir - a shadow page directory
+ * @gpgdir:	the guest-physical address of the guest's page directory
+ * @pgdir:	our page directory, which the CPU really uses; its entries
+ *		point at our page-table pages, whose entries map the pages
+ *		of guest memory the guest's tables map (pinned)
+ */
+struct lg_pgdir {
+	u32 gpgdir;
+	pgd_t *pgdir;
+};
+
+/* Exit reasons counted per guest, reported through debugfs. */
+enum lg_exit {
+	LG_EXIT_HYPERCALL,
+	LG_EXIT_PAGE_FAULT,
+	LG_EXIT_TRAP,
+	LG_EXIT_HOST_IRQ,
+	LG_EXIT_NR
+};
 
 /**
  * struct lguest - one guest, that is one open file of /dev/lguest
@@ -36,6 +67,24 @@ struct mm_struct;
  *		the host's IF or IOPL)
  * @irqs_pending: interrupts raised by LGUEST_IRQ and not yet delivered;
  *		changed only with atomic bit operations
+ *
+ * The rest is only touched by the run loop and the hypercalls, under @lock:
+ * @lguest_data: guest-physical address of the guest's struct lguest_data,
+ *		0 until LHCALL_LGUEST_INIT
+ * @async_next:	next slot of the asynchronous hypercall ring to look at
+ * @pgdirs:	the shadow page directories
+ * @cur_pgdir:	index in @pgdirs of the one for the guest's cr3
+ * @evict_next:	which shadow to reuse next when the guest has more cr3s
+ * @gdt:	the guest's GDT, as sanitized by segments.c
+ * @idt:	the guest's IDT entries, as checked by interrupts_and_traps.c
+ * @ss1:	the guest kernel's stack segment, from LHCALL_SET_STACK
+ * @esp1:	and stack pointer: where traps from guest user mode go
+ * @fpu:	the guest's FPU and SSE registers while it is not running
+ * @fpu_valid:	whether @fpu holds anything yet
+ * @dead:	the guest was killed, for @dead_reason
+ * @exit:	a pending exit to the launcher, if @exit.exit_reason is set
+ * @hcall_pending: the guest waits for a launcher hypercall's result
+ * @exits:	exit counters, by enum lg_exit
  */
 struct lguest {
 	struct mutex lock;		/* see the kernel-doc above */
@@ -44,10 +93,67 @@ struct lguest {
 	unsigned long mem_size;
 	struct lguest_regs regs;
 	DECLARE_BITMAP(irqs_pending, LGUEST_NR_IRQS);
+
+	u32 lguest_data;
+	unsigned int async_next;
+	struct lg_pgdir pgdirs[LG_NR_PGDIRS];
+	unsigned int cur_pgdir;
+	unsigned int evict_next;
+	struct desc_struct gdt[GDT_ENTRIES];
+	gate_desc idt[IDT_ENTRIES];
+	u32 ss1, esp1;
+	struct fxregs_state fpu;
+	bool fpu_valid;
+	bool dead;
+	char dead_reason[LGUEST_REASON_LEN];
+	struct lguest_run exit;
+	bool hcall_pending;
+	u64 exits[LG_EXIT_NR];
 };
 
 /* lguest_user.c: the /dev/lguest control device. */
 int __init lguest_device_init(void);
 void lguest_device_remove(void);
+
+/* core.c: the run loop and guest memory. */
+int lguest_setup(struct lguest *lg);
+void lguest_teardown(struct lguest *lg);
+int lguest_run(struct lguest *lg, struct lguest_run *run);
+__printf(2, 3) void kill_guest(struct lguest *lg, const char *fmt, ...);
+bool lg_read(struct lguest *lg, u32 gpa, void *buf, size_t len);
+bool lg_write(struct lguest *lg, u32 gpa, const void *buf, size_t len);
+
+/* hypercalls.c */
+void lguest_do_hypercall(struct lguest *lg);
+void lguest_flush_async(struct lguest *lg);
+
+/* interrupts_and_traps.c */
+void lguest_reflect_trap(struct lguest *lg, unsigned int vector);
+void lguest_load_idt_entry(struct lguest *lg, u32 vector, u32 lo, u32 hi);
+void lguest_set_stack(struct lguest *lg, u32 ss, u32 esp, u32 pages);
+
+/* segments.c */
+void lguest_init_gdt(struct lguest *lg);
+void lguest_load_gdt_entry(struct lguest *lg, u32 index, u32 lo, u32 hi);
+void lguest_load_tls(struct lguest *lg, u32 gpa);
+
+/* page_tables.c: shadow paging. */
+int lguest_init_pagetables(struct lguest *lg);
+void lguest_free_pagetables(struct lguest *lg);
+bool lguest_prepare_pagetables(struct lguest *lg);
+unsigned long lguest_shadow_cr3(struct lguest *lg, pte_t *switcher_pte);
+bool lguest_demand_page(struct lguest *lg, u32 vaddr, u32 *errcode);
+void lguest_new_pagetable(struct lguest *lg, u32 gpgdir);
+void lguest_flush_tlb(struct lguest *lg);
+void lguest_set_pte(struct lguest *lg, u32 gpgdir, u32 vaddr, u32 pte);
+void lguest_set_pgd(struct lguest *lg, u32 gpgdir, u32 index);
+bool lguest_gva_to_gpa(struct lguest *lg, u32 vaddr, bool write, u32 *gpa);
+
+/* x86/core.c: the switcher. */
+int __init lguest_arch_host_init(void);
+void lguest_arch_host_fini(void);
+void lguest_arch_run_guest(struct lguest *lg);
+bool lguest_arch_idt_present(struct lguest *lg, unsigned int vector);
+bool lguest_arch_is_host_vector(unsigned int vector);
 
 #endif /* _DRIVERS_LGUEST_LG_H */

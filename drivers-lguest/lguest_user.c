@@ -145,6 +145,11 @@ static long lg_init(struct lguest *lg, const struct lguest_init __user *uinit)
 	lg->mem_base = u64_to_user_ptr(init.mem_addr);
 	lg->mem_size = init.mem_size;
 	lg_reset_regs(&lg->regs, &init);
+	err = lguest_setup(lg);
+	if (err) {
+		lguest_teardown(lg);
+		goto unlock;
+	}
 
 	/*
 	 * mmgrab() keeps the mm_struct itself alive (we only compare against
@@ -310,11 +315,15 @@ static long lg_run(struct lguest *lg, struct lguest_run __user *urun)
 	if (err)
 		return err;
 
-	/*
-	 * Running the guest takes the Switcher, which this patch does not
-	 * have yet.  Say so plainly instead of pretending.
-	 */
-	return -EOPNOTSUPP;
+	err = mutex_lock_killable(&lg->lock);
+	if (err)
+		return err;
+	err = lguest_run(lg, &run);
+	mutex_unlock(&lg->lock);
+
+	if (copy_to_user(urun, &run, sizeof(run)))
+		return -EFAULT;
+	return err;
 }
 
 /*
@@ -401,8 +410,10 @@ static int lg_release(struct inode *inode, struct file *file)
 {
 	struct lguest *lg = file->private_data;
 
-	if (lg->mm)
+	if (lg->mm) {
+		lguest_teardown(lg);
 		mmdrop(lg->mm);
+	}
 	mutex_destroy(&lg->lock);
 	kfree(lg);
 	return 0;

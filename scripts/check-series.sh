@@ -16,9 +16,12 @@ shopt -s nullglob
 patches=("$TOP"/patches/*.patch)
 n=${#patches[@]}
 
+# "Does MAINTAINERS need updating?" is answered by gen-series.py, which
+# fails unless every added file is covered by the lguest MAINTAINERS entry.
 cd "$BASE_REPO"
 for p in "${patches[@]}"; do
-	out=$(scripts/checkpatch.pl --strict --quiet --show-types "$p" 2>&1) ||
+	out=$(scripts/checkpatch.pl --strict --quiet --show-types \
+		--ignore FILE_PATH_CHANGES "$p" 2>&1) ||
 		bad "checkpatch: $(basename "$p")"
 	[ -z "$out" ] || { echo "$out"; bad "checkpatch: $(basename "$p")"; }
 done

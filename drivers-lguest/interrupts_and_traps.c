@@ -1,0 +1,160 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Traps: giving the guest's faults back to the guest.
+ *
+ * Every trap in the guest comes to the host first (the guest's real IDT is
+ * the switcher's).  Most are the guest's business: a guest user program
+ * dividing by zero, a guest kernel hitting ud2.  For those we do what the
+ * CPU would have done had the guest's own IDT been loaded: push a trap
+ * frame on the guest kernel's stack and jump to its handler, in ring 1.
+ *
+ * The guest registers its handlers with LHCALL_LOAD_IDT_ENTRY and its
+ * kernel stack (for traps from its user mode) with LHCALL_SET_STACK.  A
+ * trap it has no handler for ends the guest.
+ */
+#include "lg.h"
+
+/* Exceptions for which the CPU pushes an error code. */
+static bool has_errcode(unsigned int vector)
+{
+	switch (vector) {
+	case X86_TRAP_DF:
+	case X86_TRAP_TS:
+	case X86_TRAP_NP:
+	case X86_TRAP_SS:
+	case X86_TRAP_GP:
+	case X86_TRAP_PF:
+	case X86_TRAP_AC:
+		return true;
+	}
+	return false;
+}
+
+/* Push a word on the guest's stack, through the guest's page tables. */
+static bool push_guest(struct lguest *lg, u32 *esp, u32 val)
+{
+	u32 gpa;
+
+	*esp -= 4;
+	if (!lguest_gva_to_gpa(lg, *esp, true, &gpa)) {
+		kill_guest(lg, "trap frame at %#x: stack not mapped", *esp);
+		return false;
+	}
+	return lg_write(lg, gpa, &val, 4);
+}
+
+static u32 guest_irq_flag(struct lguest *lg)
+{
+	u32 irq_enabled = 0;
+
+	if (lg->lguest_data)
+		lg_read(lg, lg->lguest_data +
+			offsetof(struct lguest_data, irq_enabled),
+			&irq_enabled, 4);
+	return irq_enabled & X86_EFLAGS_IF;
+}
+
+static void guest_irq_off(struct lguest *lg)
+{
+	u32 off = 0;
+
+	if (lg->lguest_data)
+		lg_write(lg, lg->lguest_data +
+			 offsetof(struct lguest_data, irq_enabled), &off, 4);
+}
+
+/* Push the frame the CPU would have pushed, on the stack it would use. */
+static bool push_trap_frame(struct lguest *lg, unsigned int vector, u32 *esp)
+{
+	struct lguest_regs *r = &lg->regs;
+	bool from_user = (r->cs & SEGMENT_RPL_MASK) == USER_RPL;
+	u32 eflags = (r->eflags & ~X86_EFLAGS_IF) | guest_irq_flag(lg);
+
+	*esp = r->esp;
+	if (from_user) {
+		if (!lg->ss1) {
+			kill_guest(lg, "trap %u from user mode with no kernel stack",
+				   vector);
+			return false;
+		}
+		*esp = lg->esp1;
+		if (!push_guest(lg, esp, r->ss) || !push_guest(lg, esp, r->esp))
+			return false;
+	}
+	if (!push_guest(lg, esp, eflags) || !push_guest(lg, esp, r->cs) ||
+	    !push_guest(lg, esp, r->eip))
+		return false;
+	if (has_errcode(vector) && !push_guest(lg, esp, r->errcode))
+		return false;
+	return true;
+}
+
+void lguest_reflect_trap(struct lguest *lg, unsigned int vector)
+{
+	struct lguest_regs *r = &lg->regs;
+	gate_desc *gate;
+	u32 esp;
+
+	if (!lguest_arch_idt_present(lg, vector)) {
+		kill_guest(lg, "unhandled trap %u at %#x (error code %#x)",
+			   vector, r->eip, r->errcode);
+		return;
+	}
+	if (vector == X86_TRAP_PF && lg->lguest_data)
+		lg_write(lg, lg->lguest_data +
+			 offsetof(struct lguest_data, cr2), &r->cr2, 4);
+	if (!push_trap_frame(lg, vector, &esp))
+		return;
+
+	gate = &lg->idt[vector];
+	if ((r->cs & SEGMENT_RPL_MASK) == USER_RPL)
+		r->ss = lg->ss1;
+	r->esp = esp;
+	r->cs = LGUEST_KERNEL_CS;
+	r->eip = gate_offset(gate);
+	r->eflags &= ~(X86_EFLAGS_TF | X86_EFLAGS_NT | X86_EFLAGS_RF);
+	if (gate->bits.type == GATE_INTERRUPT)
+		guest_irq_off(lg);
+}
+
+/*
+ * LHCALL_LOAD_IDT_ENTRY.  Only interrupt and trap gates into the guest
+ * kernel's code segment are accepted; the switcher builds the gates the CPU
+ * really uses, so a guest cannot point the CPU anywhere.  A zero entry
+ * removes a handler.
+ */
+void lguest_load_idt_entry(struct lguest *lg, u32 vector, u32 lo, u32 hi)
+{
+	gate_desc gate;
+
+	if (vector >= IDT_ENTRIES) {
+		kill_guest(lg, "bad IDT vector %u", vector);
+		return;
+	}
+	memcpy(&gate, &lo, 4);
+	memcpy((u8 *)&gate + 4, &hi, 4);
+	if (!gate.bits.p) {
+		memset(&lg->idt[vector], 0, sizeof(gate));
+		return;
+	}
+	if ((gate.bits.type != GATE_INTERRUPT && gate.bits.type != GATE_TRAP) ||
+	    gate.segment != LGUEST_KERNEL_CS) {
+		kill_guest(lg, "bad IDT entry %u: %08x %08x", vector, hi, lo);
+		return;
+	}
+	lg->idt[vector] = gate;
+}
+
+/*
+ * LHCALL_SET_STACK: where traps from guest user mode put their frames.  The
+ * stack segment must be the guest kernel's.
+ */
+void lguest_set_stack(struct lguest *lg, u32 ss, u32 esp, u32 pages)
+{
+	if (ss != LGUEST_KERNEL_DS) {
+		kill_guest(lg, "bad stack segment %#x", ss);
+		return;
+	}
+	lg->ss1 = ss;
+	lg->esp1 = esp;
+}

@@ -1,0 +1,352 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Shadow paging.
+ *
+ * The guest keeps ordinary (2-level, non-PAE) page tables in its memory,
+ * full of guest-physical addresses.  The CPU cannot use them: it needs
+ * host-physical addresses, and must never see a mapping the guest was not
+ * entitled to.  So the CPU runs on our "shadow" copies, which start empty
+ * and are filled one entry at a time as the guest faults:
+ *
+ *   guest touches an address -> page fault -> lguest_demand_page() walks
+ *   the guest's tables; if they allow the access, we pin the page of
+ *   guest memory, point the shadow entry at it, and the guest retries.
+ *   If they don't, the fault is the guest's own and is reflected to it.
+ *
+ * The guest tells us (by hypercall) when it changes its tables, and we
+ * drop the shadow entries concerned.  Accessed and dirty bits are kept in
+ * the guest's entries by mapping pages read-only until the first write.
+ *
+ * The top page-directory slot holds the switcher: a guest can never map
+ * anything there.
+ */
+#include <linux/gfp.h>
+#include <linux/mm.h>
+#include <linux/pgtable.h>
+#include <asm/trap_pf.h>
+
+#include "lg.h"
+
+/* The page-directory slot of the switcher, and everything above it. */
+#define SWITCHER_PGD_INDEX	(LGUEST_SWITCHER_ADDR >> PGDIR_SHIFT)
+
+#define GUEST_PTES	(PAGE_SIZE / sizeof(u32))
+
+static u32 pgd_index_of(u32 vaddr)
+{
+	return vaddr >> PGDIR_SHIFT;
+}
+
+static u32 pte_index_of(u32 vaddr)
+{
+	return (vaddr >> PAGE_SHIFT) & (GUEST_PTES - 1);
+}
+
+/* Let go of the page of guest memory a shadow entry pinned. */
+static void release_pte(pte_t pte)
+{
+	struct page *page;
+
+	if (!(pte_flags(pte) & _PAGE_PRESENT))
+		return;
+	page = pte_page(pte);
+	unpin_user_pages_dirty_lock(&page, 1, pte_flags(pte) & _PAGE_DIRTY);
+}
+
+static void release_pgd(pgd_t *spgd)
+{
+	pte_t *ptes;
+	unsigned int i;
+
+	if (!(pgd_flags(*spgd) & _PAGE_PRESENT))
+		return;
+	ptes = __va(pgd_val(*spgd) & PAGE_MASK);
+	for (i = 0; i < GUEST_PTES; i++)
+		release_pte(ptes[i]);
+	free_page((unsigned long)ptes);
+	*spgd = __pgd(0);
+}
+
+static void flush_pgdir(pgd_t *pgdir)
+{
+	unsigned int i;
+
+	for (i = 0; i < SWITCHER_PGD_INDEX; i++)
+		release_pgd(&pgdir[i]);
+}
+
+int lguest_init_pagetables(struct lguest *lg)
+{
+	unsigned int i;
+
+	for (i = 0; i < LG_NR_PGDIRS; i++) {
+		lg->pgdirs[i].pgdir = (pgd_t *)get_zeroed_page(GFP_KERNEL_ACCOUNT);
+		if (!lg->pgdirs[i].pgdir)
+			return -ENOMEM;
+		lg->pgdirs[i].gpgdir = ~0U;	/* not page aligned: unused */
+	}
+	lg->pgdirs[0].gpgdir = lg->regs.cr3;
+	lg->cur_pgdir = 0;
+	return 0;
+}
+
+void lguest_free_pagetables(struct lguest *lg)
+{
+	unsigned int i;
+
+	for (i = 0; i < LG_NR_PGDIRS; i++) {
+		if (!lg->pgdirs[i].pgdir)
+			continue;
+		flush_pgdir(lg->pgdirs[i].pgdir);
+		free_page((unsigned long)lg->pgdirs[i].pgdir);
+	}
+}
+
+static bool gpgdir_valid(struct lguest *lg, u32 gpgdir)
+{
+	return IS_ALIGNED(gpgdir, PAGE_SIZE) &&
+	       (u64)gpgdir + PAGE_SIZE <= lg->mem_size;
+}
+
+static int find_pgdir(struct lguest *lg, u32 gpgdir)
+{
+	unsigned int i;
+
+	for (i = 0; i < LG_NR_PGDIRS; i++)
+		if (lg->pgdirs[i].gpgdir == gpgdir)
+			return i;
+	return -1;
+}
+
+/*
+ * The guest switched to another page directory.  If we shadow it already,
+ * fine; otherwise recycle a shadow (not the current one) for it.
+ */
+void lguest_new_pagetable(struct lguest *lg, u32 gpgdir)
+{
+	int i;
+
+	if (!gpgdir_valid(lg, gpgdir)) {
+		kill_guest(lg, "bad page directory %#x", gpgdir);
+		return;
+	}
+	i = find_pgdir(lg, gpgdir);
+	if (i < 0) {
+		i = lg->evict_next;
+		if (i == lg->cur_pgdir)
+			i = (i + 1) % LG_NR_PGDIRS;
+		lg->evict_next = (i + 1) % LG_NR_PGDIRS;
+		flush_pgdir(lg->pgdirs[i].pgdir);
+		lg->pgdirs[i].gpgdir = gpgdir;
+	}
+	lg->cur_pgdir = i;
+	lg->regs.cr3 = gpgdir;
+}
+
+/* Before each entry: the launcher may have set another cr3. */
+bool lguest_prepare_pagetables(struct lguest *lg)
+{
+	if (lg->pgdirs[lg->cur_pgdir].gpgdir != lg->regs.cr3)
+		lguest_new_pagetable(lg, lg->regs.cr3);
+	return !lg->dead;
+}
+
+/*
+ * The physical address to load into cr3, with the switcher's slot pointing
+ * at this CPU's switcher page table.  Called with preemption off.
+ */
+unsigned long lguest_shadow_cr3(struct lguest *lg, pte_t *switcher_pte)
+{
+	pgd_t *pgdir = lg->pgdirs[lg->cur_pgdir].pgdir;
+
+	pgdir[SWITCHER_PGD_INDEX] = __pgd(__pa(switcher_pte) | _PAGE_PRESENT |
+					  _PAGE_RW | _PAGE_ACCESSED);
+	return __pa(pgdir);
+}
+
+/* The guest's entries for vaddr, read from its memory. */
+static bool guest_walk(struct lguest *lg, u32 vaddr, u32 *gpgd, u32 *pte_gpa,
+		       u32 *gpte)
+{
+	u32 gpgdir = lg->pgdirs[lg->cur_pgdir].gpgdir;
+
+	if (pgd_index_of(vaddr) >= SWITCHER_PGD_INDEX)
+		return false;
+	if (!lg_read(lg, gpgdir + pgd_index_of(vaddr) * 4, gpgd, 4))
+		return false;
+	if (!(*gpgd & _PAGE_PRESENT))
+		return false;
+	if (*gpgd & _PAGE_PSE) {
+		kill_guest(lg, "large pages are not supported (%#x)", vaddr);
+		return false;
+	}
+	*pte_gpa = (*gpgd & PAGE_MASK) + pte_index_of(vaddr) * 4;
+	if (!lg_read(lg, *pte_gpa, gpte, 4))
+		return false;
+	return *gpte & _PAGE_PRESENT;
+}
+
+/* May an access with this page-fault error code go through? */
+static bool access_ok_for(u32 gpgd, u32 gpte, u32 errcode)
+{
+	u32 flags = gpgd & gpte;
+
+	if ((errcode & X86_PF_WRITE) && !(flags & _PAGE_RW))
+		return false;
+	if ((errcode & X86_PF_USER) && !(flags & _PAGE_USER))
+		return false;
+	return true;
+}
+
+static pte_t *shadow_pte(struct lguest *lg, u32 vaddr)
+{
+	pgd_t *spgd = &lg->pgdirs[lg->cur_pgdir].pgdir[pgd_index_of(vaddr)];
+	pte_t *ptes;
+
+	if (!(pgd_flags(*spgd) & _PAGE_PRESENT)) {
+		ptes = (pte_t *)get_zeroed_page(GFP_KERNEL_ACCOUNT);
+		if (!ptes) {
+			kill_guest(lg, "out of memory for page tables");
+			return NULL;
+		}
+		*spgd = __pgd(__pa(ptes) | _PAGE_PRESENT | _PAGE_RW |
+			      _PAGE_USER | _PAGE_ACCESSED);
+	}
+	ptes = __va(pgd_val(*spgd) & PAGE_MASK);
+	return &ptes[pte_index_of(vaddr)];
+}
+
+/* Pin the page of guest memory at this guest-physical frame. */
+static struct page *pin_guest_page(struct lguest *lg, u32 gpfn)
+{
+	unsigned long uaddr = (unsigned long)lg->mem_base +
+			      ((unsigned long)gpfn << PAGE_SHIFT);
+	struct page *page;
+
+	if (pin_user_pages_fast(uaddr, 1, FOLL_WRITE | FOLL_LONGTERM,
+				&page) != 1) {
+		kill_guest(lg, "guest memory at %#lx is gone",
+			   (unsigned long)gpfn << PAGE_SHIFT);
+		return NULL;
+	}
+	return page;
+}
+
+/*
+ * The shadow of a guest entry.  It is writable only once the guest entry is
+ * dirty, so the first write faults and lets us set the dirty bit.
+ */
+static pte_t make_shadow(struct page *page, u32 gpgd, u32 gpte)
+{
+	u32 flags = _PAGE_PRESENT | _PAGE_ACCESSED;
+
+	if (gpgd & gpte & _PAGE_USER)
+		flags |= _PAGE_USER;
+	if ((gpgd & gpte & _PAGE_RW) && (gpte & _PAGE_DIRTY))
+		flags |= _PAGE_RW | _PAGE_DIRTY;
+	return pfn_pte(page_to_pfn(page), __pgprot(flags));
+}
+
+/*
+ * A page fault at vaddr: if the guest's own tables allow the access, fill
+ * in the shadow and return true (the guest just retries); if not, return
+ * false and the fault is the guest's.  Its error code then says what the
+ * guest's tables say: "present" is about the guest's entry, not ours.
+ */
+bool lguest_demand_page(struct lguest *lg, u32 vaddr, u32 *errcode)
+{
+	u32 gpgd, pte_gpa, gpte, gpfn;
+	struct page *page;
+	pte_t *spte;
+
+	if (!guest_walk(lg, vaddr, &gpgd, &pte_gpa, &gpte)) {
+		*errcode &= ~X86_PF_PROT;
+		return false;
+	}
+	if (!access_ok_for(gpgd, gpte, *errcode)) {
+		*errcode |= X86_PF_PROT;
+		return false;
+	}
+
+	gpfn = gpte >> PAGE_SHIFT;
+	if (gpfn >= lg->mem_size >> PAGE_SHIFT) {
+		kill_guest(lg, "page table maps %#x beyond guest memory",
+			   gpfn << PAGE_SHIFT);
+		return false;
+	}
+
+	gpte |= _PAGE_ACCESSED;
+	if (*errcode & X86_PF_WRITE)
+		gpte |= _PAGE_DIRTY;
+	if (!lg_write(lg, pte_gpa, &gpte, 4))
+		return false;
+
+	spte = shadow_pte(lg, vaddr);
+	if (!spte)
+		return false;
+	page = pin_guest_page(lg, gpfn);
+	if (!page)
+		return false;
+	release_pte(*spte);
+	*spte = make_shadow(page, gpgd, gpte);
+	return true;
+}
+
+/* LHCALL_FLUSH_TLB: forget every shadow entry of the current directory. */
+void lguest_flush_tlb(struct lguest *lg)
+{
+	flush_pgdir(lg->pgdirs[lg->cur_pgdir].pgdir);
+}
+
+/* LHCALL_SET_PTE: the guest changed one entry; drop its shadows. */
+void lguest_set_pte(struct lguest *lg, u32 gpgdir, u32 vaddr, u32 pte)
+{
+	unsigned int i;
+	pgd_t *spgd;
+	pte_t *ptes;
+
+	if (pgd_index_of(vaddr) >= SWITCHER_PGD_INDEX) {
+		kill_guest(lg, "attempt to map %#x, in the switcher", vaddr);
+		return;
+	}
+	for (i = 0; i < LG_NR_PGDIRS; i++) {
+		if (lg->pgdirs[i].gpgdir != gpgdir)
+			continue;
+		spgd = &lg->pgdirs[i].pgdir[pgd_index_of(vaddr)];
+		if (!(pgd_flags(*spgd) & _PAGE_PRESENT))
+			continue;
+		ptes = __va(pgd_val(*spgd) & PAGE_MASK);
+		release_pte(ptes[pte_index_of(vaddr)]);
+		ptes[pte_index_of(vaddr)] = __pte(0);
+	}
+}
+
+/* LHCALL_SET_PGD: the guest changed a directory entry; drop its shadows. */
+void lguest_set_pgd(struct lguest *lg, u32 gpgdir, u32 index)
+{
+	unsigned int i;
+
+	if (index >= SWITCHER_PGD_INDEX) {
+		kill_guest(lg, "attempt to set pgd %u, the switcher's", index);
+		return;
+	}
+	for (i = 0; i < LG_NR_PGDIRS; i++)
+		if (lg->pgdirs[i].gpgdir == gpgdir)
+			release_pgd(&lg->pgdirs[i].pgdir[index]);
+}
+
+/*
+ * Translate a guest-virtual address through the guest's tables, as the
+ * guest kernel would see it: used to push trap frames on its stack.
+ */
+bool lguest_gva_to_gpa(struct lguest *lg, u32 vaddr, bool write, u32 *gpa)
+{
+	u32 gpgd, pte_gpa, gpte;
+
+	if (!guest_walk(lg, vaddr, &gpgd, &pte_gpa, &gpte))
+		return false;
+	if (write && !(gpgd & gpte & _PAGE_RW))
+		return false;
+	*gpa = (gpte & PAGE_MASK) | (vaddr & ~PAGE_MASK);
+	return (u64)*gpa < lg->mem_size;
+}

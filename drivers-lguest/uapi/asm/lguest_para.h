@@ -1,0 +1,97 @@
+/* SPDX-License-Identifier: GPL-2.0 WITH Linux-syscall-note */
+/*
+ * The lguest guest ABI: how a guest kernel, running in ring 1, talks to
+ * the host.
+ *
+ * A guest makes a hypercall with "int $LGUEST_TRAP_ENTRY": the call number
+ * in %eax, up to four arguments in %ebx, %ecx, %edx and %esi, the result
+ * comes back in %eax.  Only the guest kernel can do that: the gate is not
+ * open to ring 3.  Calls the host does not handle itself (numbers from
+ * LHCALL_LAUNCHER_BASE up) are handed to the launcher as
+ * LGUEST_EXIT_HYPERCALL.  Everything else guest and host share lives in
+ * one page of guest memory, struct lguest_data, which the guest registers
+ * with LHCALL_LGUEST_INIT.  See Documentation/virt/lguest/.
+ */
+#ifndef _UAPI_ASM_X86_LGUEST_PARA_H
+#define _UAPI_ASM_X86_LGUEST_PARA_H
+
+#include <linux/types.h>
+
+#define LGUEST_TRAP_ENTRY	0x1F
+
+/* Hypercall numbers, in %eax.  Addresses are guest-physical. */
+#define LHCALL_FLUSH_ASYNC	0	/* run the queued asynchronous calls */
+#define LHCALL_LGUEST_INIT	1	/* ebx: address of struct lguest_data */
+#define LHCALL_SHUTDOWN		2	/* ebx: LGUEST_SHUTDOWN_*, ecx: message */
+#define LHCALL_NEW_PGTABLE	4	/* ebx: new cr3 */
+#define LHCALL_FLUSH_TLB	5	/* ebx: non-zero to flush kernel pages too */
+#define LHCALL_LOAD_IDT_ENTRY	6	/* ebx: vector, ecx/edx: gate low/high */
+#define LHCALL_SET_STACK	7	/* ebx: ss1, ecx: esp1, edx: pages */
+#define LHCALL_SET_CLOCKEVENT	9	/* ebx: ns from now, 0 to cancel */
+#define LHCALL_HALT		10	/* sleep until an interrupt */
+#define LHCALL_SET_PTE		14	/* ebx: cr3, ecx: address, edx: pte */
+#define LHCALL_SET_PGD		15	/* ebx: cr3, ecx: index of the entry */
+#define LHCALL_LOAD_TLS		16	/* ebx: address of 3 descriptors */
+#define LHCALL_LOAD_GDT_ENTRY	18	/* ebx: index, ecx/edx: entry low/high */
+#define LHCALL_SEND_INTERRUPTS	19	/* deliver pending interrupts now */
+
+/* Calls from here up go to the launcher. */
+#define LHCALL_LAUNCHER_BASE	0x1000
+
+/*
+ * The asynchronous ring.  In lazy MMU mode the guest queues page-table
+ * and TLB calls here instead of trapping for each: it fills hcalls[i] and
+ * then sets hcall_status[i] to 0.  The host runs queued calls in order
+ * before any other hypercall, and whenever the guest stops running, and
+ * marks each done with LHCALL_STATUS_DONE.  A full ring is emptied with
+ * LHCALL_FLUSH_ASYNC.
+ */
+#define LHCALL_RING_SIZE	64
+#define LHCALL_STATUS_DONE	0xFF
+
+struct lguest_hcall {
+	__u32 nr;
+	__u32 arg1, arg2, arg3, arg4;
+};
+
+/* Interrupt lines, as in <linux/lguest.h>. */
+#define LGUEST_DATA_NR_IRQS	64
+
+/**
+ * struct lguest_data - the page of guest memory shared with the host
+ * @irq_enabled:	the guest's virtual interrupt flag: 0x200 (X86_EFLAGS_IF)
+ *			when interrupts are on.  cli and sti are plain writes.
+ * @irq_pending:	set by the host when an interrupt waits for
+ *			@irq_enabled; a guest turning interrupts on then calls
+ *			LHCALL_SEND_INTERRUPTS.
+ * @blocked_interrupts:	lines the guest has masked
+ * @cr2:		fault address of the last page fault delivered
+ * @noirq_iret:		address of the guest's iret instruction: no interrupt
+ *			is delivered while the guest's eip is there, so the
+ *			guest can restore its interrupt flag and return
+ *			atomically
+ * @reserve_mem:	set by the host: how many bytes at the top of the
+ *			4 GiB address space the guest must leave unused (the
+ *			switcher lives there)
+ * @tsc_khz:		set by the host: the TSC rate
+ * @wallclock_sec:	set by the host: time of day at LHCALL_LGUEST_INIT
+ * @wallclock_nsec:	and its nanoseconds
+ * @hcall_status:	the asynchronous ring's status bytes
+ * @hcalls:		the asynchronous ring's calls
+ */
+struct lguest_data {
+	__u32 irq_enabled;
+	__u32 irq_pending;
+	__u32 blocked_interrupts[LGUEST_DATA_NR_IRQS / 32];
+	__u32 cr2;
+	__u32 noirq_iret;
+	__u32 reserve_mem;
+	__u32 tsc_khz;
+	__s64 wallclock_sec;
+	__u32 wallclock_nsec;
+	__u32 reserved;
+	__u8 hcall_status[LHCALL_RING_SIZE];
+	struct lguest_hcall hcalls[LHCALL_RING_SIZE];
+};
+
+#endif /* _UAPI_ASM_X86_LGUEST_PARA_H */

@@ -1,0 +1,408 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * The x86 half of the host: the switcher's pages, and one trip into the
+ * guest and back.
+ *
+ * A guest's journey into the guest begins in lguest_arch_run_guest(): we
+ * copy the guest's descriptor tables and registers into this CPU's
+ * switcher pages, point the guest's page tables at those pages, and "lcall"
+ * into switch_to_guest (switcher_32.S).  It returns when the guest traps,
+ * with the trap number in the register frame, and the run loop in core.c
+ * decides what to do about it.
+ */
+#include <linux/cpu.h>
+#include <linux/gfp.h>
+#include <linux/mm.h>
+#include <linux/slab.h>
+#include <linux/string.h>
+#include <asm/desc.h>
+#include <asm/fpu/api.h>
+#include <asm/msr.h>
+#include <linux/pgtable.h>
+#include <asm/special_insns.h>
+#include <asm/tlbflush.h>
+
+#include "../lg.h"
+#include "switcher.h"
+
+/* The page of switcher code, and each possible CPU's two pages. */
+static struct page **lg_switcher_pages;
+static unsigned int lg_nr_switcher_pages;
+
+/* For each CPU, the page-table page guests see the switcher through. */
+static pte_t *lg_guest_switcher_pte[SWITCHER_MAX_CPUS];
+
+/* The far pointer "lcall" jumps through: the switcher's entry. */
+static struct {
+	unsigned long offset;
+	unsigned short segment;
+} lguest_entry;
+
+static struct lguest_pages *lg_cpu_pages(unsigned int cpu)
+{
+	return (struct lguest_pages *)(LGUEST_SWITCHER_ADDR +
+		PAGE_SIZE * (SWITCHER_TEXT_PAGES + 2 * cpu));
+}
+
+/* Where a stub in the switcher's code ends up in the switcher's mapping. */
+static unsigned long lg_switcher_addr(unsigned long offset)
+{
+	return LGUEST_SWITCHER_ADDR + offset;
+}
+
+/*
+ * The guests' view of the switcher: the code read-only, this CPU's register
+ * page writable, its state page read-only, other CPUs' pages not at all.
+ * Ring 1 is "supervisor" to the MMU, so these protections (with CR0.WP,
+ * which Linux always sets) are what keeps a guest kernel out.
+ */
+static void lg_fill_guest_pte(unsigned int cpu)
+{
+	pte_t *pte = lg_guest_switcher_pte[cpu];
+	unsigned int i = SWITCHER_TEXT_PAGES + 2 * cpu;
+	unsigned long ro = _PAGE_PRESENT | _PAGE_ACCESSED;
+
+	pte[0] = pfn_pte(page_to_pfn(lg_switcher_pages[0]), __pgprot(ro));
+	pte[i] = pfn_pte(page_to_pfn(lg_switcher_pages[i]),
+			 __pgprot(ro | _PAGE_RW | _PAGE_DIRTY));
+	pte[i + 1] = pfn_pte(page_to_pfn(lg_switcher_pages[i + 1]),
+			     __pgprot(ro));
+}
+
+static void lg_free_switcher_pages(void)
+{
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(lg_guest_switcher_pte); i++)
+		free_page((unsigned long)lg_guest_switcher_pte[i]);
+	for (i = 0; i < lg_nr_switcher_pages; i++)
+		if (lg_switcher_pages[i])
+			__free_page(lg_switcher_pages[i]);
+	kfree(lg_switcher_pages);
+}
+
+static int lg_alloc_switcher_pages(void)
+{
+	unsigned int i;
+
+	lg_nr_switcher_pages = SWITCHER_TEXT_PAGES + 2 * nr_cpu_ids;
+	lg_switcher_pages = kcalloc(lg_nr_switcher_pages,
+				    sizeof(*lg_switcher_pages), GFP_KERNEL);
+	if (!lg_switcher_pages)
+		return -ENOMEM;
+	for (i = 0; i < lg_nr_switcher_pages; i++) {
+		lg_switcher_pages[i] = alloc_page(GFP_KERNEL | __GFP_ZERO);
+		if (!lg_switcher_pages[i])
+			return -ENOMEM;
+	}
+	for (i = 0; i < nr_cpu_ids; i++) {
+		lg_guest_switcher_pte[i] = (pte_t *)get_zeroed_page(GFP_KERNEL);
+		if (!lg_guest_switcher_pte[i])
+			return -ENOMEM;
+		lg_fill_guest_pte(i);
+	}
+	return 0;
+}
+
+/*
+ * Map the switcher into the host, in the page-directory slot that arch/x86
+ * keeps free for it when CONFIG_LGUEST is set: code read-only, the CPUs'
+ * pages writable.
+ */
+static int lg_map_switcher(void)
+{
+	pgprot_t *prot;
+	unsigned int i;
+	int err;
+
+	prot = kcalloc(lg_nr_switcher_pages, sizeof(*prot), GFP_KERNEL);
+	if (!prot)
+		return -ENOMEM;
+	for (i = 0; i < lg_nr_switcher_pages; i++)
+		prot[i] = i < SWITCHER_TEXT_PAGES ? PAGE_KERNEL_ROX : PAGE_KERNEL;
+	err = lguest_map_switcher(lg_switcher_pages, prot, lg_nr_switcher_pages);
+	kfree(prot);
+	return err;
+}
+
+int __init lguest_arch_host_init(void)
+{
+	int err;
+
+	BUILD_BUG_ON(offsetof(struct lguest_pages, regs) != LGUEST_PAGES_regs);
+	BUILD_BUG_ON(sizeof(struct lg_frame) != LG_FRAME_WORDS * 4);
+	BUILD_BUG_ON(offsetof(struct lg_frame, trapnum) != LG_FRAME_trapnum);
+	BUILD_BUG_ON(PAGE_SIZE + offsetof(struct lguest_ro_state, host_cr3) !=
+		     LGUEST_PAGES_host_cr3);
+	BUILD_BUG_ON(PAGE_SIZE + offsetof(struct lguest_ro_state, host_sp) !=
+		     LGUEST_PAGES_host_sp);
+	BUILD_BUG_ON(PAGE_SIZE + offsetof(struct lguest_ro_state, host_cr4) !=
+		     LGUEST_PAGES_host_cr4);
+	BUILD_BUG_ON(PAGE_SIZE + offsetof(struct lguest_ro_state,
+					  host_idt_desc) !=
+		     LGUEST_PAGES_host_idt_desc);
+	BUILD_BUG_ON(PAGE_SIZE + offsetof(struct lguest_ro_state,
+					  host_gdt_desc) !=
+		     LGUEST_PAGES_host_gdt_desc);
+	BUILD_BUG_ON(PAGE_SIZE + offsetof(struct lguest_ro_state,
+					  guest_idt_desc) !=
+		     LGUEST_PAGES_guest_idt_desc);
+	BUILD_BUG_ON(PAGE_SIZE + offsetof(struct lguest_ro_state,
+					  guest_gdt_desc) !=
+		     LGUEST_PAGES_guest_gdt_desc);
+	BUILD_BUG_ON(sizeof(struct lguest_pages) != 2 * PAGE_SIZE);
+
+	/* The guest's FPU state is kept with fxsave. */
+	if (!boot_cpu_has(X86_FEATURE_FXSR))
+		return -ENODEV;
+	if (end_switcher_text - start_switcher_text >
+	    SWITCHER_TEXT_PAGES * PAGE_SIZE)
+		return -E2BIG;
+	if (nr_cpu_ids > SWITCHER_MAX_CPUS) {
+		pr_err("lguest: too many CPUs for the switcher (%u)\n",
+		       nr_cpu_ids);
+		return -E2BIG;
+	}
+
+	err = lg_alloc_switcher_pages();
+	if (err)
+		goto free;
+	memcpy(page_address(lg_switcher_pages[0]), start_switcher_text,
+	       end_switcher_text - start_switcher_text);
+
+	err = lg_map_switcher();
+	if (err)
+		goto unmap;
+
+	lguest_entry.offset = lg_switcher_addr(switch_to_guest -
+					       start_switcher_text);
+	/*
+	 * lcall only builds the iret frame the switcher returns through, so
+	 * the host's own code segment will do: the switcher's LGUEST_CS
+	 * exists only in the guest's GDT, for the way back.
+	 */
+	lguest_entry.segment = __KERNEL_CS;
+	return 0;
+
+unmap:
+	lguest_arch_host_fini();
+	return err;
+free:
+	lg_free_switcher_pages();
+	return err;
+}
+
+void lguest_arch_host_fini(void)
+{
+	lguest_unmap_switcher(lg_nr_switcher_pages);
+	lg_free_switcher_pages();
+}
+
+/* The switcher's own flat ring 0 segments, and the guest's TSS. */
+static void lg_setup_gdt(struct lguest *lg, struct lguest_ro_state *state)
+{
+	static const struct desc_struct cs = GDT_ENTRY_INIT(DESC_CODE32, 0,
+							    0xfffff);
+	static const struct desc_struct ds = GDT_ENTRY_INIT(DESC_DATA32, 0,
+							    0xfffff);
+
+	memcpy(state->guest_gdt, lg->gdt, sizeof(state->guest_gdt));
+	state->guest_gdt[GDT_ENTRY_LGUEST_CS] = cs;
+	state->guest_gdt[GDT_ENTRY_LGUEST_DS] = ds;
+	set_tssldt_descriptor(&state->guest_gdt[GDT_ENTRY_TSS],
+			      (unsigned long)&state->guest_tss, DESC_TSS,
+			      sizeof(state->guest_tss) - 1);
+	state->guest_gdt_desc.d.size = GDT_SIZE - 1;
+	state->guest_gdt_desc.d.address = (unsigned long)state->guest_gdt;
+}
+
+/*
+ * Which privilege level may raise each vector with "int $n"?  Hardware
+ * interrupts must be told apart from a guest's "int", so almost every gate
+ * is ring 0 only (a guest "int" then becomes a #GP): only the hypercall
+ * (ring 1), and breakpoint, overflow and the system call vector if the
+ * guest opened them (ring 3) are reachable by software.
+ */
+static unsigned int lg_gate_dpl(struct lguest *lg, unsigned int vector)
+{
+	if (vector == LGUEST_TRAP_ENTRY)
+		return 1;
+	if (vector == 3 || vector == 4 || vector == IA32_SYSCALL_VECTOR)
+		return lg->idt[vector].bits.p ? lg->idt[vector].bits.dpl : 0;
+	return 0;
+}
+
+static void lg_setup_idt(struct lguest *lg, struct lguest_ro_state *state)
+{
+	unsigned int v;
+
+	for (v = 0; v < IDT_ENTRIES; v++)
+		pack_gate(&state->guest_idt[v], GATE_INTERRUPT,
+			  lg_switcher_addr(lguest_stub_offsets[v]),
+			  lg_gate_dpl(lg, v), 0, LGUEST_CS);
+	state->guest_idt_desc.d.size = IDT_ENTRIES * sizeof(gate_desc) - 1;
+	state->guest_idt_desc.d.address = (unsigned long)state->guest_idt;
+}
+
+/*
+ * The guest's TSS: a trap from the guest lands at the end of the register
+ * page, on the switcher's data segment; the guest kernel's stack is in the
+ * ring 1 slot; and the I/O bitmap lies past the limit, so "in" and "out"
+ * always fault.
+ */
+static void lg_setup_tss(struct lguest *lg, struct lguest_pages *pages)
+{
+	struct x86_hw_tss *tss = &pages->state.guest_tss;
+
+	memset(tss, 0, sizeof(*tss));
+	tss->sp0 = (unsigned long)(&pages->regs + 1);
+	tss->ss0 = LGUEST_DS;
+	tss->sp1 = lg->esp1;
+	tss->ss1 = lg->ss1;
+	tss->io_bitmap_base = sizeof(*tss);
+}
+
+static void lg_regs_to_frame(const struct lguest_regs *r, struct lg_frame *f)
+{
+	f->eax = r->eax;
+	f->ebx = r->ebx;
+	f->ecx = r->ecx;
+	f->edx = r->edx;
+	f->esi = r->esi;
+	f->edi = r->edi;
+	f->ebp = r->ebp;
+	f->gs = r->gs;
+	f->fs = r->fs;
+	f->ds = r->ds;
+	f->es = r->es;
+	f->eip = r->eip;
+	f->cs = r->cs;
+	/* The guest always runs with interrupts on and no I/O privilege. */
+	f->eflags = (r->eflags & LGUEST_EFLAGS_SETTABLE) | X86_EFLAGS_FIXED |
+		    X86_EFLAGS_IF;
+	f->esp = r->esp;
+	f->ss = r->ss;
+}
+
+static void lg_frame_to_regs(const struct lg_frame *f, struct lguest_regs *r)
+{
+	r->eax = f->eax;
+	r->ebx = f->ebx;
+	r->ecx = f->ecx;
+	r->edx = f->edx;
+	r->esi = f->esi;
+	r->edi = f->edi;
+	r->ebp = f->ebp;
+	r->gs = f->gs & 0xffff;
+	r->fs = f->fs & 0xffff;
+	r->ds = f->ds & 0xffff;
+	r->es = f->es & 0xffff;
+	r->eip = f->eip;
+	r->cs = f->cs & 0xffff;
+	r->eflags = (f->eflags & LGUEST_EFLAGS_SETTABLE) | X86_EFLAGS_FIXED;
+	r->esp = f->esp;
+	r->ss = f->ss & 0xffff;
+	r->trapnum = f->trapnum;
+	r->errcode = f->errcode;
+}
+
+/*
+ * A host interrupt arrived while the guest ran: the switcher brought us
+ * back with it acknowledged but unhandled.  Call the host's own handler as
+ * if the interrupt had come now: push an interrupt frame (flags, %cs,
+ * return address) and call the IDT entry, whose iret returns here.
+ */
+static void lg_do_host_irq(unsigned int vector)
+{
+	struct desc_ptr idt;
+	gate_desc *gate;
+
+	store_idt(&idt);
+	gate = (gate_desc *)idt.address + vector;
+	asm volatile("pushfl\n\t"
+		     "pushl %[cs]\n\t"
+		     "call *%[handler]"
+		     : ASM_CALL_CONSTRAINT
+		     : [handler] "r" (gate_offset(gate)), [cs] "i" (__KERNEL_CS)
+		     : "memory", "cc");
+}
+
+static bool lg_is_host_vector(unsigned int vector)
+{
+	return vector == X86_TRAP_NMI || vector == X86_TRAP_MC ||
+	       (vector >= FIRST_EXTERNAL_VECTOR && vector < IDT_ENTRIES &&
+		vector != IA32_SYSCALL_VECTOR);
+}
+
+/*
+ * One trip into the guest.  Called with preemption off: the switcher pages
+ * are this CPU's.  SYSENTER would take guest user space straight to ring 0
+ * with the guest's page tables, so it is disabled for the duration; the
+ * FPU holds the guest's state only while the guest runs.
+ */
+static void lg_switch(struct lguest *lg, struct lguest_pages *pages,
+		      unsigned long cr3)
+{
+	bool sep = boot_cpu_has(X86_FEATURE_SEP);
+	unsigned long clobber1, clobber2;
+	u64 sysenter_cs = 0;
+
+	if (sep) {
+		rdmsrl(MSR_IA32_SYSENTER_CS, sysenter_cs);
+		wrmsrl(MSR_IA32_SYSENTER_CS, 0);
+	}
+	kernel_fpu_begin();
+	if (lg->fpu_valid)
+		asm volatile("fxrstor %0" : : "m" (lg->fpu));
+	asm volatile("pushfl; lcall *%[entry]"
+		     : "=a" (clobber1), "=b" (clobber2)
+		     : "0" (pages), "1" (cr3), [entry] "m" (lguest_entry)
+		     : "memory", "cc", "ecx", "edx", "esi", "edi");
+	asm volatile("fxsave %0" : "=m" (lg->fpu));
+	lg->fpu_valid = true;
+	kernel_fpu_end();
+	if (sep)
+		wrmsrl(MSR_IA32_SYSENTER_CS, sysenter_cs);
+}
+
+/*
+ * Run the guest until it traps.  On return lg->regs holds its registers,
+ * trap number and error code (and cr2 for a page fault), and any host
+ * interrupt that stopped it has been handled.
+ */
+void lguest_arch_run_guest(struct lguest *lg)
+{
+	struct lguest_pages *pages;
+	unsigned int cpu;
+	u32 trap;
+
+	cpu = get_cpu();
+	pages = lg_cpu_pages(cpu);
+	lg_setup_gdt(lg, &pages->state);
+	lg_setup_idt(lg, &pages->state);
+	lg_setup_tss(lg, pages);
+	lg_regs_to_frame(&lg->regs, &pages->regs);
+
+	local_irq_disable();
+	lg_switch(lg, pages, lguest_shadow_cr3(lg, lg_guest_switcher_pte[cpu]));
+	trap = pages->regs.trapnum;
+	if (trap == X86_TRAP_PF)
+		lg->regs.cr2 = read_cr2();
+	if (lg_is_host_vector(trap))
+		lg_do_host_irq(trap);
+	local_irq_enable();
+
+	lg_frame_to_regs(&pages->regs, &lg->regs);
+	put_cpu();
+}
+
+/* Does the guest have a usable handler for this vector? */
+bool lguest_arch_idt_present(struct lguest *lg, unsigned int vector)
+{
+	return vector < IDT_ENTRIES && lg->idt[vector].bits.p;
+}
+
+bool lguest_arch_is_host_vector(unsigned int vector)
+{
+	return lg_is_host_vector(vector);
+}

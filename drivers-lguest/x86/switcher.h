@@ -1,0 +1,104 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * The switcher's memory layout, shared by the C code and switcher_32.S.
+ *
+ * The switcher occupies one page-directory slot (4 MiB) of kernel address
+ * space, LGUEST_SWITCHER_ADDR, at the same address in the host and in every
+ * guest.  Its first page is the switcher code.  Then each possible host CPU
+ * has two pages, struct lguest_pages: a page the guest may write (the
+ * CPU pushes the guest's registers there when it traps) and a page the
+ * guest may only read (the GDT, IDT and TSS the guest runs with, and the
+ * host state the switcher needs to come back).
+ */
+#ifndef _DRIVERS_LGUEST_X86_SWITCHER_H
+#define _DRIVERS_LGUEST_X86_SWITCHER_H
+
+#include <asm/page_types.h>
+#include <asm/segment.h>
+
+/* Spare GDT slots 10 and 11 hold the switcher's own flat ring 0 segments. */
+#define GDT_ENTRY_LGUEST_CS	10
+#define GDT_ENTRY_LGUEST_DS	11
+#define LGUEST_CS		(GDT_ENTRY_LGUEST_CS * 8)
+#define LGUEST_DS		(GDT_ENTRY_LGUEST_DS * 8)
+
+#define SWITCHER_TEXT_PAGES	1
+#define SWITCHER_MAX_CPUS	((PTRS_PER_PTE - SWITCHER_TEXT_PAGES) / 2)
+
+/* Number of registers in struct lg_frame. */
+#define LG_FRAME_WORDS		18
+
+/* Offsets into struct lguest_pages, checked by BUILD_BUG_ON()s in core.c. */
+#define LGUEST_PAGES_regs		(PAGE_SIZE - LG_FRAME_WORDS * 4)
+#define LGUEST_PAGES_host_cr3		(PAGE_SIZE + 0)
+#define LGUEST_PAGES_host_sp		(PAGE_SIZE + 4)
+#define LGUEST_PAGES_host_cr4		(PAGE_SIZE + 8)
+#define LGUEST_PAGES_host_idt_desc	(PAGE_SIZE + 16)
+#define LGUEST_PAGES_host_gdt_desc	(PAGE_SIZE + 24)
+#define LGUEST_PAGES_guest_idt_desc	(PAGE_SIZE + 32)
+#define LGUEST_PAGES_guest_gdt_desc	(PAGE_SIZE + 40)
+
+/* Offset of trapnum in struct lg_frame. */
+#define LG_FRAME_trapnum	(11 * 4)
+
+/* A trap taken inside the switcher itself is reported as this + vector. */
+#define LGUEST_TRAP_IN_SWITCHER	0x100
+
+#ifndef __ASSEMBLY__
+#include <linux/types.h>
+#include <asm/desc_defs.h>
+#include <linux/processor.h>
+
+/*
+ * The guest's registers as the switcher saves them on a trap: the order is
+ * the order of the switcher's pushes, followed by what the CPU pushed.
+ */
+struct lg_frame {
+	u32 eax, ebx, ecx, edx;
+	u32 esi, edi, ebp;
+	u32 gs, fs, ds, es;
+	u32 trapnum, errcode;
+	/* Pushed by the CPU: */
+	u32 eip, cs, eflags, esp, ss;
+};
+
+/* A struct desc_ptr padded to 8 bytes, so the offsets above stay simple. */
+struct lg_desc_ptr {
+	struct desc_ptr d;
+	u16 pad;
+} __packed;
+
+struct lguest_ro_state {
+	/* Host state, saved by the switcher on the way in. */
+	u32 host_cr3;
+	u32 host_sp;
+	u32 host_cr4;
+	u32 pad;
+	struct lg_desc_ptr host_idt_desc;
+	struct lg_desc_ptr host_gdt_desc;
+
+	/* What the guest runs with, filled in before each entry. */
+	struct lg_desc_ptr guest_idt_desc;
+	struct lg_desc_ptr guest_gdt_desc;
+	struct x86_hw_tss guest_tss;
+	struct desc_struct guest_gdt[GDT_ENTRIES];
+	gate_desc guest_idt[IDT_ENTRIES];
+};
+
+/* In switcher_32.S: the code to copy, its entry, and its stubs' offsets. */
+extern const char start_switcher_text[], end_switcher_text[];
+extern const char switch_to_guest[];
+extern const u32 lguest_stub_offsets[IDT_ENTRIES];
+
+struct lguest_pages {
+	/* Writable by the guest: its trap frame ends at the end of the page. */
+	u8 spare[PAGE_SIZE - sizeof(struct lg_frame)];
+	struct lg_frame regs;
+
+	/* Read-only for the guest. */
+	struct lguest_ro_state state;
+	u8 pad[PAGE_SIZE - sizeof(struct lguest_ro_state)];
+} __aligned(PAGE_SIZE);
+
+#endif /* __ASSEMBLY__ */
+#endif /* _DRIVERS_LGUEST_X86_SWITCHER_H */

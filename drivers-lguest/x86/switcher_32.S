@@ -1,0 +1,201 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * The switcher: the few instructions that move a CPU from the host to a
+ * guest and back.
+ *
+ * This code is copied to the switcher's first page, which is mapped at
+ * the same address in the host and in every guest's page tables, so it
+ * keeps running while the page tables change under it.  It must therefore
+ * be position independent: it only jumps within itself, and finds its data
+ * (struct lguest_pages, this CPU's two pages) from %eax on the way in and
+ * from the stack pointer on the way out.
+ *
+ * The host enters with "pushf; lcall *lguest_entry", which leaves an iret
+ * frame on the host stack, with interrupts off, %eax pointing at this CPU's
+ * struct lguest_pages and %ebx holding the guest's (shadow) page directory.
+ * The guest leaves through one of the 256 stubs below, which the guest's
+ * IDT points at: every trap, fault or interrupt brings us back here.
+ */
+#include <linux/linkage.h>
+#include <asm/page_types.h>
+#include <asm/processor-flags.h>
+#include <asm/segment.h>
+#include "switcher.h"
+
+.text
+.align PAGE_SIZE
+SYM_CODE_START(start_switcher_text)
+
+SYM_INNER_LABEL(switch_to_guest, SYM_L_GLOBAL)
+	/* Save what the host needs back: its segments and stack. */
+	pushl	%ss
+	pushl	%es
+	pushl	%ds
+	pushl	%gs
+	pushl	%fs
+	pushl	%ebp
+	movl	%esp, LGUEST_PAGES_host_sp(%eax)
+
+	/* The host's descriptor tables, and page tables. */
+	sgdt	LGUEST_PAGES_host_gdt_desc(%eax)
+	sidt	LGUEST_PAGES_host_idt_desc(%eax)
+	movl	%cr3, %edx
+	movl	%edx, LGUEST_PAGES_host_cr3(%eax)
+
+	/*
+	 * Load the guest's GDT and IDT while still on the host stack: from
+	 * here on an NMI lands in our stub, which simply returns to us.
+	 */
+	lgdt	LGUEST_PAGES_guest_gdt_desc(%eax)
+	lidt	LGUEST_PAGES_guest_idt_desc(%eax)
+
+	/* The guest's TSS: its esp0 is the end of our register page. */
+	movl	$(GDT_ENTRY_TSS * 8), %edx
+	ltr	%dx
+
+	/*
+	 * ltr marked the host's TSS descriptor busy, and loading a busy TSS
+	 * faults: clear the bit in the host's GDT, so we can reload it on
+	 * the way back.
+	 */
+	movl	(LGUEST_PAGES_host_gdt_desc + 2)(%eax), %edx
+	andb	$~0x02, (GDT_ENTRY_TSS * 8 + 5)(%edx)
+
+	/*
+	 * Host kernel mappings are global, and survive a cr3 load: turn
+	 * PGE off (which flushes them) while the guest runs on this CPU, or
+	 * the guest could reach host memory through the TLB.
+	 */
+	movl	%cr4, %edx
+	movl	%edx, LGUEST_PAGES_host_cr4(%eax)
+	andl	$~X86_CR4_PGE, %edx
+	movl	%edx, %cr4
+
+	/*
+	 * Move to the register page, which both page tables map, then to
+	 * the guest's page tables: we are mapped there at the same address.
+	 */
+	leal	LGUEST_PAGES_regs(%eax), %esp
+	movl	%ebx, %cr3
+
+	/* Pop the guest's registers off the register page and go. */
+	popl	%eax
+	popl	%ebx
+	popl	%ecx
+	popl	%edx
+	popl	%esi
+	popl	%edi
+	popl	%ebp
+	popl	%gs
+	popl	%fs
+	popl	%ds
+	popl	%es
+	addl	$8, %esp		/* trapnum and errcode */
+	iret
+
+/*
+ * Every way out of the guest arrives here, on the register page (the
+ * guest's TSS esp0), with the vector and an error code pushed.
+ */
+SYM_INNER_LABEL(switch_to_host, SYM_L_LOCAL)
+	/*
+	 * A trap with ring 0 in the saved %cs was taken inside the switcher.
+	 * An NMI there is simply ignored; anything else (a guest segment
+	 * that would not load, say) ends the guest.
+	 */
+	testb	$3, 12(%esp)
+	jz	trap_in_switcher
+
+	pushl	%es
+	pushl	%ds
+	pushl	%fs
+	pushl	%gs
+	pushl	%ebp
+	pushl	%edi
+	pushl	%esi
+	pushl	%edx
+	pushl	%ecx
+	pushl	%ebx
+	pushl	%eax
+
+back_to_host:
+	/* The register page is page aligned: it starts struct lguest_pages. */
+	movl	%esp, %eax
+	andl	$PAGE_MASK, %eax
+
+	movl	$LGUEST_DS, %edx
+	movl	%edx, %ds
+	movl	%edx, %es
+
+	/* Host page tables, global pages, descriptor tables and TSS. */
+	movl	LGUEST_PAGES_host_cr3(%eax), %edx
+	movl	%edx, %cr3
+	movl	LGUEST_PAGES_host_cr4(%eax), %edx
+	movl	%edx, %cr4
+	lgdt	LGUEST_PAGES_host_gdt_desc(%eax)
+	/* Host stack before host IDT: an NMI must not run on this page. */
+	movl	LGUEST_PAGES_host_sp(%eax), %esp
+	lidt	LGUEST_PAGES_host_idt_desc(%eax)
+	movl	$(GDT_ENTRY_TSS * 8), %edx
+	ltr	%dx
+
+	/* And the host segments, then back to where lcall came from. */
+	popl	%ebp
+	popl	%fs
+	popl	%gs
+	popl	%ds
+	popl	%es
+	popl	%ss
+	iret
+
+trap_in_switcher:
+	cmpl	$2, (%esp)
+	je	ignore_nmi
+	/*
+	 * We faulted on the way into the guest, after the stack moved to
+	 * the register page (nothing before that can fault).  The guest's
+	 * registers there are lost: record why, and leave.
+	 */
+	movl	(%esp), %edx
+	orl	$LGUEST_TRAP_IN_SWITCHER, %edx
+	movl	%esp, %eax
+	andl	$PAGE_MASK, %eax
+	leal	LGUEST_PAGES_regs(%eax), %esp
+	movl	%edx, LG_FRAME_trapnum(%esp)
+	jmp	back_to_host
+
+ignore_nmi:
+	addl	$8, %esp		/* vector and error code */
+	iret
+
+/*
+ * The 256 stubs.  The CPU pushes an error code for some exceptions; the
+ * others push a zero, so the frame always looks the same.  Their
+ * addresses, relative to start_switcher_text, go in lguest_default_idt.
+ */
+.macro TRAP_STUB vector
+	.pushsection .rodata
+	.long	1f - start_switcher_text
+	.popsection
+1:	.if (\vector <> 8) && (\vector < 10 || \vector > 14) && (\vector <> 17)
+	pushl	$0
+	.endif
+	pushl	$\vector
+	jmp	switch_to_host
+.endm
+
+	.pushsection .rodata
+	.align 4
+SYM_DATA_START(lguest_stub_offsets)
+	.popsection
+vector = 0
+.rept 256
+	TRAP_STUB vector
+	vector = vector + 1
+.endr
+	.pushsection .rodata
+SYM_DATA_END(lguest_stub_offsets)
+	.popsection
+
+SYM_INNER_LABEL(end_switcher_text, SYM_L_GLOBAL)
+SYM_CODE_END(start_switcher_text)
