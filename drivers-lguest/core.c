@@ -77,6 +77,7 @@ void kill_guest(struct lguest *lg, const char *fmt, ...)
 int lguest_setup(struct lguest *lg)
 {
 	lguest_init_gdt(lg);
+	lguest_arch_setup(lg);
 	return lguest_init_pagetables(lg);
 }
 

@@ -80,7 +80,6 @@ enum lg_exit {
  * @ss1:	the guest kernel's stack segment, from LHCALL_SET_STACK
  * @esp1:	and stack pointer: where traps from guest user mode go
  * @fpu:	the guest's FPU and SSE registers while it is not running
- * @fpu_valid:	whether @fpu holds anything yet
  * @dead:	the guest was killed, for @dead_reason
  * @exit:	a pending exit to the launcher, if @exit.exit_reason is set
  * @hcall_pending: the guest waits for a launcher hypercall's result
@@ -103,7 +102,6 @@ struct lguest {
 	gate_desc idt[IDT_ENTRIES];
 	u32 ss1, esp1;
 	struct fxregs_state fpu;
-	bool fpu_valid;
 	bool dead;
 	char dead_reason[LGUEST_REASON_LEN];
 	struct lguest_run exit;
@@ -152,6 +150,7 @@ bool lguest_gva_to_gpa(struct lguest *lg, u32 vaddr, bool write, u32 *gpa);
 /* x86/core.c: the switcher. */
 int __init lguest_arch_host_init(void);
 void lguest_arch_host_fini(void);
+void lguest_arch_setup(struct lguest *lg);
 void lguest_arch_run_guest(struct lguest *lg);
 bool lguest_arch_idt_present(struct lguest *lg, unsigned int vector);
 bool lguest_arch_is_host_vector(unsigned int vector);

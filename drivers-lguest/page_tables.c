@@ -99,6 +99,7 @@ void lguest_free_pagetables(struct lguest *lg)
 			continue;
 		flush_pgdir(lg->pgdirs[i].pgdir);
 		free_page((unsigned long)lg->pgdirs[i].pgdir);
+		lg->pgdirs[i].pgdir = NULL;
 	}
 }
 
@@ -298,7 +299,12 @@ void lguest_flush_tlb(struct lguest *lg)
 	flush_pgdir(lg->pgdirs[lg->cur_pgdir].pgdir);
 }
 
-/* LHCALL_SET_PTE: the guest changed one entry; drop its shadows. */
+/*
+ * LHCALL_SET_PTE: the guest changed one entry; drop its shadows.  Page
+ * tables can be shared between page directories (the kernel's are), so
+ * drop the shadow in every directory we keep, not just gpgdir's: at worst
+ * that costs another fault.
+ */
 void lguest_set_pte(struct lguest *lg, u32 gpgdir, u32 vaddr, u32 pte)
 {
 	unsigned int i;
@@ -310,8 +316,6 @@ void lguest_set_pte(struct lguest *lg, u32 gpgdir, u32 vaddr, u32 pte)
 		return;
 	}
 	for (i = 0; i < LG_NR_PGDIRS; i++) {
-		if (lg->pgdirs[i].gpgdir != gpgdir)
-			continue;
 		spgd = &lg->pgdirs[i].pgdir[pgd_index_of(vaddr)];
 		if (!(pgd_flags(*spgd) & _PAGE_PRESENT))
 			continue;

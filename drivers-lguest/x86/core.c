@@ -17,6 +17,7 @@
 #include <linux/string.h>
 #include <asm/desc.h>
 #include <asm/fpu/api.h>
+#include <asm/fpu/types.h>
 #include <asm/msr.h>
 #include <linux/pgtable.h>
 #include <asm/special_insns.h>
@@ -125,6 +126,32 @@ static int lg_map_switcher(void)
 	return err;
 }
 
+/* The switcher's flat ring 0 segments. */
+static const struct desc_struct lg_flat_cs = GDT_ENTRY_INIT(DESC_CODE32, 0,
+							    0xfffff);
+static const struct desc_struct lg_flat_ds = GDT_ENTRY_INIT(DESC_DATA32, 0,
+							    0xfffff);
+
+/*
+ * The switcher's segments also go in each host CPU's GDT (Linux leaves
+ * entries 10 and 11 unused): between loading the guest's IDT and the
+ * guest's GDT, on the way in, and the host's GDT and IDT on the way out, an
+ * NMI goes through a guest gate naming LGUEST_CS while the host's GDT is
+ * loaded.
+ */
+static void lg_set_host_gdts(const struct desc_struct *cs,
+			     const struct desc_struct *ds)
+{
+	unsigned int cpu;
+
+	for_each_possible_cpu(cpu) {
+		write_gdt_entry(get_cpu_gdt_rw(cpu), GDT_ENTRY_LGUEST_CS, cs,
+				DESCTYPE_S);
+		write_gdt_entry(get_cpu_gdt_rw(cpu), GDT_ENTRY_LGUEST_DS, ds,
+				DESCTYPE_S);
+	}
+}
+
 int __init lguest_arch_host_init(void)
 {
 	int err;
@@ -138,6 +165,8 @@ int __init lguest_arch_host_init(void)
 		     LGUEST_PAGES_host_sp);
 	BUILD_BUG_ON(PAGE_SIZE + offsetof(struct lguest_ro_state, host_cr4) !=
 		     LGUEST_PAGES_host_cr4);
+	BUILD_BUG_ON(PAGE_SIZE + offsetof(struct lguest_ro_state, host_ldt) !=
+		     LGUEST_PAGES_host_ldt);
 	BUILD_BUG_ON(PAGE_SIZE + offsetof(struct lguest_ro_state,
 					  host_idt_desc) !=
 		     LGUEST_PAGES_host_idt_desc);
@@ -173,6 +202,7 @@ int __init lguest_arch_host_init(void)
 	err = lg_map_switcher();
 	if (err)
 		goto unmap;
+	lg_set_host_gdts(&lg_flat_cs, &lg_flat_ds);
 
 	lguest_entry.offset = lg_switcher_addr(switch_to_guest -
 					       start_switcher_text);
@@ -194,6 +224,9 @@ free:
 
 void lguest_arch_host_fini(void)
 {
+	static const struct desc_struct none;
+
+	lg_set_host_gdts(&none, &none);
 	lguest_unmap_switcher(lg_nr_switcher_pages);
 	lg_free_switcher_pages();
 }
@@ -201,14 +234,9 @@ void lguest_arch_host_fini(void)
 /* The switcher's own flat ring 0 segments, and the guest's TSS. */
 static void lg_setup_gdt(struct lguest *lg, struct lguest_ro_state *state)
 {
-	static const struct desc_struct cs = GDT_ENTRY_INIT(DESC_CODE32, 0,
-							    0xfffff);
-	static const struct desc_struct ds = GDT_ENTRY_INIT(DESC_DATA32, 0,
-							    0xfffff);
-
 	memcpy(state->guest_gdt, lg->gdt, sizeof(state->guest_gdt));
-	state->guest_gdt[GDT_ENTRY_LGUEST_CS] = cs;
-	state->guest_gdt[GDT_ENTRY_LGUEST_DS] = ds;
+	state->guest_gdt[GDT_ENTRY_LGUEST_CS] = lg_flat_cs;
+	state->guest_gdt[GDT_ENTRY_LGUEST_DS] = lg_flat_ds;
 	set_tssldt_descriptor(&state->guest_gdt[GDT_ENTRY_TSS],
 			      (unsigned long)&state->guest_tss, DESC_TSS,
 			      sizeof(state->guest_tss) - 1);
@@ -352,14 +380,12 @@ static void lg_switch(struct lguest *lg, struct lguest_pages *pages,
 		wrmsrl(MSR_IA32_SYSENTER_CS, 0);
 	}
 	kernel_fpu_begin();
-	if (lg->fpu_valid)
-		asm volatile("fxrstor %0" : : "m" (lg->fpu));
+	asm volatile("fxrstor %0" : : "m" (lg->fpu));
 	asm volatile("pushfl; lcall *%[entry]"
 		     : "=a" (clobber1), "=b" (clobber2)
 		     : "0" (pages), "1" (cr3), [entry] "m" (lguest_entry)
 		     : "memory", "cc", "ecx", "edx", "esi", "edi");
 	asm volatile("fxsave %0" : "=m" (lg->fpu));
-	lg->fpu_valid = true;
 	kernel_fpu_end();
 	if (sep)
 		wrmsrl(MSR_IA32_SYSENTER_CS, sysenter_cs);
@@ -382,6 +408,8 @@ void lguest_arch_run_guest(struct lguest *lg)
 	lg_setup_idt(lg, &pages->state);
 	lg_setup_tss(lg, pages);
 	lg_regs_to_frame(&lg->regs, &pages->regs);
+	pages->regs.trapnum = 0;
+	pages->regs.errcode = 0;
 
 	local_irq_disable();
 	lg_switch(lg, pages, lguest_shadow_cr3(lg, lg_guest_switcher_pte[cpu]));
@@ -394,6 +422,17 @@ void lguest_arch_run_guest(struct lguest *lg)
 
 	lg_frame_to_regs(&pages->regs, &lg->regs);
 	put_cpu();
+}
+
+/*
+ * A new guest's FPU starts as after a reset (fninit, default MXCSR, zero
+ * registers), not with whatever the launcher's registers held.
+ */
+void lguest_arch_setup(struct lguest *lg)
+{
+	memset(&lg->fpu, 0, sizeof(lg->fpu));
+	lg->fpu.cwd = 0x37f;
+	lg->fpu.mxcsr = MXCSR_DEFAULT;
 }
 
 /* Does the guest have a usable handler for this vector? */

@@ -33,6 +33,7 @@
 #define LGUEST_PAGES_host_cr3		(PAGE_SIZE + 0)
 #define LGUEST_PAGES_host_sp		(PAGE_SIZE + 4)
 #define LGUEST_PAGES_host_cr4		(PAGE_SIZE + 8)
+#define LGUEST_PAGES_host_ldt		(PAGE_SIZE + 12)
 #define LGUEST_PAGES_host_idt_desc	(PAGE_SIZE + 16)
 #define LGUEST_PAGES_host_gdt_desc	(PAGE_SIZE + 24)
 #define LGUEST_PAGES_guest_idt_desc	(PAGE_SIZE + 32)
@@ -40,6 +41,15 @@
 
 /* Offset of trapnum in struct lg_frame. */
 #define LG_FRAME_trapnum	(11 * 4)
+
+/*
+ * What the guest's time slice turns off in CR4: global pages (host kernel
+ * mappings would stay in the TLB), XSAVE (state beyond what fxsave keeps
+ * for the guest), and SMEP/SMAP (which would stop the ring 1 kernel from
+ * touching its user pages, forever, as we cannot tell it why).
+ */
+#define LGUEST_CR4_OFF	(X86_CR4_PGE | X86_CR4_OSXSAVE | X86_CR4_SMEP | \
+			 X86_CR4_SMAP)
 
 /* A trap taken inside the switcher itself is reported as this + vector. */
 #define LGUEST_TRAP_IN_SWITCHER	0x100
@@ -73,7 +83,7 @@ struct lguest_ro_state {
 	u32 host_cr3;
 	u32 host_sp;
 	u32 host_cr4;
-	u32 pad;
+	u32 host_ldt;
 	struct lg_desc_ptr host_idt_desc;
 	struct lg_desc_ptr host_gdt_desc;
 

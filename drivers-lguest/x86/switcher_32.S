@@ -42,12 +42,19 @@ SYM_INNER_LABEL(switch_to_guest, SYM_L_GLOBAL)
 	movl	%cr3, %edx
 	movl	%edx, LGUEST_PAGES_host_cr3(%eax)
 
+	sldt	LGUEST_PAGES_host_ldt(%eax)
+
 	/*
-	 * Load the guest's GDT and IDT while still on the host stack: from
-	 * here on an NMI lands in our stub, which simply returns to us.
+	 * Load the guest's IDT, then its GDT, while still on the host stack:
+	 * from here on an NMI lands in our stub, which simply returns to us.
+	 * (Its LGUEST_CS is in the host's GDT too, for the moment between.)
 	 */
-	lgdt	LGUEST_PAGES_guest_gdt_desc(%eax)
 	lidt	LGUEST_PAGES_guest_idt_desc(%eax)
+	lgdt	LGUEST_PAGES_guest_gdt_desc(%eax)
+
+	/* No LDT: the host's may be the launcher's, full of its own gates. */
+	xorl	%edx, %edx
+	lldt	%dx
 
 	/* The guest's TSS: its esp0 is the end of our register page. */
 	movl	$(GDT_ENTRY_TSS * 8), %edx
@@ -64,11 +71,12 @@ SYM_INNER_LABEL(switch_to_guest, SYM_L_GLOBAL)
 	/*
 	 * Host kernel mappings are global, and survive a cr3 load: turn
 	 * PGE off (which flushes them) while the guest runs on this CPU, or
-	 * the guest could reach host memory through the TLB.
+	 * the guest could reach host memory through the TLB.  And the rest
+	 * of LGUEST_CR4_OFF (see switcher.h).
 	 */
 	movl	%cr4, %edx
 	movl	%edx, LGUEST_PAGES_host_cr4(%eax)
-	andl	$~X86_CR4_PGE, %edx
+	andl	$~LGUEST_CR4_OFF, %edx
 	movl	%edx, %cr4
 
 	/*
@@ -138,6 +146,7 @@ back_to_host:
 	lidt	LGUEST_PAGES_host_idt_desc(%eax)
 	movl	$(GDT_ENTRY_TSS * 8), %edx
 	ltr	%dx
+	lldt	LGUEST_PAGES_host_ldt(%eax)
 
 	/* And the host segments, then back to where lcall came from. */
 	popl	%ebp

@@ -42,8 +42,8 @@
  * The asynchronous ring.  In lazy MMU mode the guest queues page-table
  * and TLB calls here instead of trapping for each: it fills hcalls[i] and
  * then sets hcall_status[i] to 0.  The host runs queued calls in order
- * before any other hypercall, and whenever the guest stops running, and
- * marks each done with LHCALL_STATUS_DONE.  A full ring is emptied with
+ * before any other hypercall, and marks each done with
+ * LHCALL_STATUS_DONE.  A full ring is emptied with
  * LHCALL_FLUSH_ASYNC.
  */
 #define LHCALL_RING_SIZE	64
