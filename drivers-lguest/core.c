@@ -17,8 +17,11 @@
  * This file holds the module's start and end, the run loop the launcher's
  * LGUEST_RUN ends up in, and access to guest memory.
  */
+#include <linux/atomic.h>
+#include <linux/debugfs.h>
 #include <linux/init.h>
 #include <linux/module.h>
+#include <linux/seq_file.h>
 #include <linux/sched.h>
 #include <linux/sched/signal.h>
 #include <linux/string.h>
@@ -26,6 +29,11 @@
 
 #include "lg.h"
 #include "x86/switcher.h"
+
+#define CREATE_TRACE_POINTS
+#include "trace.h"
+
+static struct dentry *lg_debugfs;
 
 /*
  * Guest-physical addresses are offsets into the launcher's mapping of guest
@@ -73,9 +81,44 @@ void kill_guest(struct lguest *lg, const char *fmt, ...)
 	lg->dead = true;
 }
 
+static const char * const lg_exit_names[LG_EXIT_NR] = {
+	[LG_EXIT_HYPERCALL]	= "hypercall",
+	[LG_EXIT_PAGE_FAULT]	= "page_fault",
+	[LG_EXIT_TRAP]		= "trap",
+	[LG_EXIT_HOST_IRQ]	= "host_irq",
+	[LG_EXIT_HALT]		= "halt",
+};
+
+/* One line per reason; the counts move while the guest runs. */
+static int lg_exits_show(struct seq_file *m, void *unused)
+{
+	struct lguest *lg = m->private;
+	unsigned int i;
+
+	for (i = 0; i < LG_EXIT_NR; i++)
+		seq_printf(m, "%s %lu\n", lg_exit_names[i],
+			   READ_ONCE(lg->exits[i]));
+	return 0;
+}
+DEFINE_SHOW_ATTRIBUTE(lg_exits);
+
+static void lg_debugfs_add(struct lguest *lg)
+{
+	static atomic_t next_id = ATOMIC_INIT(0);
+	char name[32];
+
+	snprintf(name, sizeof(name), "%d-%d", task_tgid_nr(current),
+		 atomic_inc_return(&next_id));
+	lg->debugfs = debugfs_create_dir(name, lg_debugfs);
+	debugfs_create_file("exits", 0444, lg->debugfs, lg, &lg_exits_fops);
+}
+
 /* Called by LGUEST_INIT once the memory and registers are known. */
 int lguest_setup(struct lguest *lg)
 {
+	init_waitqueue_head(&lg->irq_wait);
+	lguest_init_timer(lg);
+	lg_debugfs_add(lg);
 	lguest_init_gdt(lg);
 	lguest_arch_setup(lg);
 	return lguest_init_pagetables(lg);
@@ -83,6 +126,8 @@ int lguest_setup(struct lguest *lg)
 
 void lguest_teardown(struct lguest *lg)
 {
+	debugfs_remove_recursive(lg->debugfs);
+	hrtimer_cancel(&lg->timer);
 	lguest_free_pagetables(lg);
 }
 
@@ -117,6 +162,21 @@ static void lg_handle_trap(struct lguest *lg)
 		lguest_reflect_trap(lg, trap);
 }
 
+/*
+ * LHCALL_HALT: sleep until an interrupt is raised (or a signal comes, which
+ * the loop then sees).  Returns true if the guest is still halted.
+ */
+static bool lg_halt(struct lguest *lg)
+{
+	lg->exits[LG_EXIT_HALT]++;
+	if (wait_event_interruptible(lg->irq_wait,
+				     !bitmap_empty(lg->irqs_pending,
+						   LGUEST_NR_IRQS)))
+		return true;
+	lg->halted = false;
+	return false;
+}
+
 /* The answer to the exit the launcher has just handled, if any. */
 static void lg_complete_exit(struct lguest *lg, const struct lguest_run *run)
 {
@@ -142,9 +202,14 @@ int lguest_run(struct lguest *lg, struct lguest_run *run)
 			return -EINTR;
 		}
 		cond_resched();
+		if (lg->halted && lg_halt(lg))
+			continue;
+		lguest_deliver_irq(lg);
 		if (!lguest_prepare_pagetables(lg))
 			break;
 		lguest_arch_run_guest(lg);
+		trace_lguest_exit(lg->regs.trapnum, lg->regs.errcode,
+				  lg->regs.eip);
 		lg_handle_trap(lg);
 		if (lg->exit.exit_reason) {
 			*run = lg->exit;
@@ -165,9 +230,12 @@ static int __init lg_module_init(void)
 	err = lguest_arch_host_init();
 	if (err)
 		return err;
+	lg_debugfs = debugfs_create_dir("lguest", NULL);
 	err = lguest_device_init();
-	if (err)
+	if (err) {
+		debugfs_remove_recursive(lg_debugfs);
 		lguest_arch_host_fini();
+	}
 	return err;
 }
 
@@ -179,6 +247,7 @@ static int __init lg_module_init(void)
 static void __exit lg_module_exit(void)
 {
 	lguest_device_remove();
+	debugfs_remove_recursive(lg_debugfs);
 	lguest_arch_host_fini();
 }
 

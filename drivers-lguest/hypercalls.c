@@ -117,6 +117,15 @@ static u32 lg_do_hcall(struct lguest *lg, const struct lguest_hcall *h)
 	case LHCALL_LOAD_GDT_ENTRY:
 		lguest_load_gdt_entry(lg, h->arg1, h->arg2, h->arg3);
 		break;
+	case LHCALL_SET_CLOCKEVENT:
+		lguest_set_clockevent(lg, h->arg1);
+		break;
+	case LHCALL_HALT:
+		lg->halted = true;
+		break;
+	case LHCALL_SEND_INTERRUPTS:
+		/* Pending interrupts are delivered before the guest runs. */
+		break;
 	default:
 		if (h->nr >= LHCALL_LAUNCHER_BASE) {
 			lg_to_launcher(lg, h);
@@ -148,7 +157,8 @@ void lguest_flush_async(struct lguest *lg)
 			return;
 		if (!lg_read(lg, base + LG_DATA(hcalls[i]), &h, sizeof(h)))
 			return;
-		if (h.nr >= LHCALL_LAUNCHER_BASE || h.nr == LHCALL_SHUTDOWN) {
+		if (h.nr >= LHCALL_LAUNCHER_BASE || h.nr == LHCALL_SHUTDOWN ||
+		    h.nr == LHCALL_HALT) {
 			kill_guest(lg, "hypercall %u cannot be queued", h.nr);
 			return;
 		}

@@ -12,6 +12,10 @@
  * kernel stack (for traps from its user mode) with LHCALL_SET_STACK.  A
  * trap it has no handler for ends the guest.
  */
+#include <linux/ktime.h>
+#include <linux/sched.h>
+#include <asm/irq_vectors.h>
+
 #include "lg.h"
 
 /* Exceptions for which the CPU pushes an error code. */
@@ -89,11 +93,28 @@ static bool push_trap_frame(struct lguest *lg, unsigned int vector, u32 *esp)
 	return true;
 }
 
+/* Send the guest to its handler for vector, as the CPU would have. */
+static void lg_enter_handler(struct lguest *lg, unsigned int vector)
+{
+	struct lguest_regs *r = &lg->regs;
+	gate_desc *gate = &lg->idt[vector];
+	u32 esp;
+
+	if (!push_trap_frame(lg, vector, &esp))
+		return;
+	if ((r->cs & SEGMENT_RPL_MASK) == USER_RPL)
+		r->ss = lg->ss1;
+	r->esp = esp;
+	r->cs = LGUEST_KERNEL_CS;
+	r->eip = gate_offset(gate);
+	r->eflags &= ~(X86_EFLAGS_TF | X86_EFLAGS_NT | X86_EFLAGS_RF);
+	if (gate->bits.type == GATE_INTERRUPT)
+		guest_irq_off(lg);
+}
+
 void lguest_reflect_trap(struct lguest *lg, unsigned int vector)
 {
 	struct lguest_regs *r = &lg->regs;
-	gate_desc *gate;
-	u32 esp;
 
 	if (!lguest_arch_idt_present(lg, vector)) {
 		kill_guest(lg, "unhandled trap %u at %#x (error code %#x)",
@@ -103,18 +124,7 @@ void lguest_reflect_trap(struct lguest *lg, unsigned int vector)
 	if (vector == X86_TRAP_PF && lg->lguest_data)
 		lg_write(lg, lg->lguest_data +
 			 offsetof(struct lguest_data, cr2), &r->cr2, 4);
-	if (!push_trap_frame(lg, vector, &esp))
-		return;
-
-	gate = &lg->idt[vector];
-	if ((r->cs & SEGMENT_RPL_MASK) == USER_RPL)
-		r->ss = lg->ss1;
-	r->esp = esp;
-	r->cs = LGUEST_KERNEL_CS;
-	r->eip = gate_offset(gate);
-	r->eflags &= ~(X86_EFLAGS_TF | X86_EFLAGS_NT | X86_EFLAGS_RF);
-	if (gate->bits.type == GATE_INTERRUPT)
-		guest_irq_off(lg);
+	lg_enter_handler(lg, vector);
 }
 
 /*
@@ -157,4 +167,99 @@ void lguest_set_stack(struct lguest *lg, u32 ss, u32 esp, u32 pages)
 	}
 	lg->ss1 = ss;
 	lg->esp1 = esp;
+}
+
+/*
+ * Interrupts.
+ *
+ * Interrupt line N is vector FIRST_EXTERNAL_VECTOR + N in the guest.  A
+ * line is raised by the launcher (LGUEST_IRQ, from any thread) or by the
+ * guest's timer, and is delivered just before the guest next runs, if the
+ * guest can take it: it has a handler, has not masked the line, and its
+ * virtual interrupt flag in lguest_data is set.  When it cannot take it
+ * yet we say so in lguest_data.irq_pending, so that the guest's "sti"
+ * knows to come back for it (LHCALL_SEND_INTERRUPTS).
+ */
+void lguest_raise_irq(struct lguest *lg, unsigned int irq)
+{
+	set_bit(irq, lg->irqs_pending);
+	wake_up(&lg->irq_wait);
+}
+
+#define LG_DATA(field)	(lg->lguest_data + offsetof(struct lguest_data, field))
+
+/* The first raised line the guest has not masked, or -1. */
+static int lg_first_irq(struct lguest *lg)
+{
+	DECLARE_BITMAP(blocked, LGUEST_NR_IRQS);
+	DECLARE_BITMAP(ready, LGUEST_NR_IRQS);
+	u32 words[LGUEST_DATA_NR_IRQS / 32];
+	unsigned int irq;
+
+	BUILD_BUG_ON(LGUEST_DATA_NR_IRQS != LGUEST_NR_IRQS);
+	if (!lg_read(lg, LG_DATA(blocked_interrupts), words, sizeof(words)))
+		return -1;
+	bitmap_from_arr32(blocked, words, LGUEST_NR_IRQS);
+	bitmap_andnot(ready, lg->irqs_pending, blocked, LGUEST_NR_IRQS);
+	irq = find_first_bit(ready, LGUEST_NR_IRQS);
+	return irq < LGUEST_NR_IRQS ? irq : -1;
+}
+
+void lguest_deliver_irq(struct lguest *lg)
+{
+	u32 irq_enabled, noirq_iret, one = 1;
+	unsigned int vector;
+	int irq;
+
+	if (!lg->lguest_data || bitmap_empty(lg->irqs_pending, LGUEST_NR_IRQS))
+		return;
+	irq = lg_first_irq(lg);
+	if (irq < 0)
+		return;
+	vector = FIRST_EXTERNAL_VECTOR + irq;
+	if (!lguest_arch_idt_present(lg, vector))
+		return;		/* no handler yet: it stays pending */
+
+	if (!lg_read(lg, LG_DATA(irq_enabled), &irq_enabled, 4) ||
+	    !lg_read(lg, LG_DATA(noirq_iret), &noirq_iret, 4))
+		return;
+	/* Interrupts off, or in the middle of the guest's iret: later. */
+	if (!(irq_enabled & X86_EFLAGS_IF) ||
+	    (noirq_iret && lg->regs.eip == noirq_iret)) {
+		lg_write(lg, LG_DATA(irq_pending), &one, 4);
+		return;
+	}
+
+	clear_bit(irq, lg->irqs_pending);
+	lg->halted = false;
+	lg_enter_handler(lg, vector);
+	if (bitmap_empty(lg->irqs_pending, LGUEST_NR_IRQS)) {
+		one = 0;
+		lg_write(lg, LG_DATA(irq_pending), &one, 4);
+	}
+}
+
+/* The guest's clock event fired: raise line 0. */
+static enum hrtimer_restart lg_timer_fired(struct hrtimer *timer)
+{
+	struct lguest *lg = container_of(timer, struct lguest, timer);
+
+	lguest_raise_irq(lg, 0);
+	return HRTIMER_NORESTART;
+}
+
+void lguest_init_timer(struct lguest *lg)
+{
+	hrtimer_init(&lg->timer, CLOCK_MONOTONIC, HRTIMER_MODE_REL);
+	lg->timer.function = lg_timer_fired;
+}
+
+/* LHCALL_SET_CLOCKEVENT: interrupt line 0 in delta_ns; 0 cancels. */
+void lguest_set_clockevent(struct lguest *lg, u32 delta_ns)
+{
+	if (!delta_ns) {
+		hrtimer_cancel(&lg->timer);
+		return;
+	}
+	hrtimer_start(&lg->timer, ns_to_ktime(delta_ns), HRTIMER_MODE_REL);
 }

@@ -11,10 +11,12 @@
 
 #include <linux/bitops.h>
 #include <linux/compiler_types.h>
+#include <linux/hrtimer.h>
 #include <linux/init.h>
 #include <linux/lguest.h>
 #include <linux/mutex.h>
 #include <linux/types.h>
+#include <linux/wait.h>
 #include <asm/desc_defs.h>
 #include <asm/fpu/types.h>
 #include <asm/lguest_para.h>
@@ -23,6 +25,7 @@
 #include <asm/trapnr.h>
 #include <asm/segment.h>
 
+struct dentry;
 struct mm_struct;
 
 /* How many shadow page directories a guest keeps (one per guest cr3). */
@@ -40,12 +43,16 @@ struct lg_pgdir {
 	pgd_t *pgdir;
 };
 
-/* Exit reasons counted per guest, reported through debugfs. */
+/*
+ * Exit reasons counted per guest, shown in debugfs as
+ * lguest/<launcher pid>-<guest id>/exits: what benchmarks divide by.
+ */
 enum lg_exit {
 	LG_EXIT_HYPERCALL,
 	LG_EXIT_PAGE_FAULT,
 	LG_EXIT_TRAP,
 	LG_EXIT_HOST_IRQ,
+	LG_EXIT_HALT,
 	LG_EXIT_NR
 };
 
@@ -65,8 +72,11 @@ enum lg_exit {
  *		must always pass LGUEST_SET_REGS's checks too, so that a
  *		launcher can save and restore them (e.g. eflags never shows
  *		the host's IF or IOPL)
- * @irqs_pending: interrupts raised by LGUEST_IRQ and not yet delivered;
- *		changed only with atomic bit operations
+ * @irqs_pending: interrupts raised by LGUEST_IRQ (or the timer) and not yet
+ *		delivered; changed only with atomic bit operations
+ * @irq_wait:	where a halted guest waits for @irqs_pending
+ * @timer:	the guest's one-shot clock event (LHCALL_SET_CLOCKEVENT),
+ *		which raises interrupt line 0
  *
  * The rest is only touched by the run loop and the hypercalls, under @lock:
  * @lguest_data: guest-physical address of the guest's struct lguest_data,
@@ -83,7 +93,9 @@ enum lg_exit {
  * @dead:	the guest was killed, for @dead_reason
  * @exit:	a pending exit to the launcher, if @exit.exit_reason is set
  * @hcall_pending: the guest waits for a launcher hypercall's result
- * @exits:	exit counters, by enum lg_exit
+ * @halted:	the guest is waiting for an interrupt (LHCALL_HALT)
+ * @exits:	exit counters, by enum lg_exit (read without locking)
+ * @debugfs:	this guest's debugfs directory
  */
 struct lguest {
 	struct mutex lock;		/* see the kernel-doc above */
@@ -92,6 +104,8 @@ struct lguest {
 	unsigned long mem_size;
 	struct lguest_regs regs;
 	DECLARE_BITMAP(irqs_pending, LGUEST_NR_IRQS);
+	wait_queue_head_t irq_wait;
+	struct hrtimer timer;
 
 	u32 lguest_data;
 	unsigned int async_next;
@@ -106,7 +120,9 @@ struct lguest {
 	char dead_reason[LGUEST_REASON_LEN];
 	struct lguest_run exit;
 	bool hcall_pending;
-	u64 exits[LG_EXIT_NR];
+	bool halted;
+	unsigned long exits[LG_EXIT_NR];
+	struct dentry *debugfs;
 };
 
 /* lguest_user.c: the /dev/lguest control device. */
@@ -129,6 +145,10 @@ void lguest_flush_async(struct lguest *lg);
 void lguest_reflect_trap(struct lguest *lg, unsigned int vector);
 void lguest_load_idt_entry(struct lguest *lg, u32 vector, u32 lo, u32 hi);
 void lguest_set_stack(struct lguest *lg, u32 ss, u32 esp, u32 pages);
+void lguest_raise_irq(struct lguest *lg, unsigned int irq);
+void lguest_deliver_irq(struct lguest *lg);
+void lguest_init_timer(struct lguest *lg);
+void lguest_set_clockevent(struct lguest *lg, u32 delta_ns);
 
 /* segments.c */
 void lguest_init_gdt(struct lguest *lg);

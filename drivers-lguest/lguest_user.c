@@ -288,7 +288,7 @@ static long lg_irq(struct lguest *lg, const struct lguest_irq __user *uirq)
 	if (irq.flags || irq.irq >= LGUEST_NR_IRQS)
 		return -EINVAL;
 
-	set_bit(array_index_nospec(irq.irq, LGUEST_NR_IRQS), lg->irqs_pending);
+	lguest_raise_irq(lg, array_index_nospec(irq.irq, LGUEST_NR_IRQS));
 	return 0;
 }
 

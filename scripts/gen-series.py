@@ -144,13 +144,11 @@ SOURCE_DIRS = ("arch-x86-lguest", "drivers-lguest", "tools-lguest",
 
 
 def check_all_used(used):
-    missing = []
-    for d in SOURCE_DIRS:
-        for root, _, files in os.walk(os.path.join(TOP, d)):
-            for name in files:
-                rel = os.path.relpath(os.path.join(root, name), TOP)
-                if rel not in used and not name.endswith((".o", "~")):
-                    missing.append(rel)
+    """Every file git tracks in the source folders goes into some patch."""
+    tracked = subprocess.run(["git", "-C", TOP, "ls-files", *SOURCE_DIRS],
+                             check=True, capture_output=True,
+                             text=True).stdout.split()
+    missing = [f for f in tracked if f not in used]
     if missing:
         sys.exit("files in no patch: " + " ".join(sorted(missing)))
 

@@ -145,10 +145,10 @@ static void lg_set_host_gdts(const struct desc_struct *cs,
 	unsigned int cpu;
 
 	for_each_possible_cpu(cpu) {
-		write_gdt_entry(get_cpu_gdt_rw(cpu), GDT_ENTRY_LGUEST_CS, cs,
-				DESCTYPE_S);
-		write_gdt_entry(get_cpu_gdt_rw(cpu), GDT_ENTRY_LGUEST_DS, ds,
-				DESCTYPE_S);
+		struct desc_struct *gdt = per_cpu_ptr(&gdt_page, cpu)->gdt;
+
+		write_gdt_entry(gdt, GDT_ENTRY_LGUEST_CS, cs, DESCTYPE_S);
+		write_gdt_entry(gdt, GDT_ENTRY_LGUEST_DS, ds, DESCTYPE_S);
 	}
 }
 
