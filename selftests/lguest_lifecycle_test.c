@@ -1,0 +1,351 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Guests and their launcher processes: a launcher killed (SIGKILL) while
+ * its guest runs in LGUEST_RUN, busy or halted in LHCALL_HALT, takes the
+ * guest with it: the module's reference count drops back and a fresh
+ * guest runs.  Several guests in separate processes run at once, each
+ * making many hypercall round trips, and all of them get the right
+ * answers.
+ *
+ * See include/lguest_util.h for how the guest code in this file runs.
+ * All tests are skipped when /dev/lguest does not exist.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdint.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+
+#include "../kselftest_harness.h"
+#include "lguest_util.h"
+#include "lguest_host_ok.h"
+
+#define LG_REFCNT	"/sys/module/lg/refcnt"
+#define WAIT_MS		5000
+#define POLL_MS		10
+
+/* Child exit codes, besides 0. */
+#define CHILD_FAILED	1
+#define CHILD_NO_HALT	2	/* LHCALL_HALT killed the guest */
+
+/* lg.ko's reference count, or -1 if there is none to read (built in). */
+static int read_refcnt(void)
+{
+	FILE *f = fopen(LG_REFCNT, "r");
+	int n;
+
+	if (!f)
+		return -1;
+	if (fscanf(f, "%d", &n) != 1)
+		n = -1;
+	fclose(f);
+	return n;
+}
+
+/* The state letter of /proc/@pid/stat, or 0. */
+static char proc_state(pid_t pid)
+{
+	char path[64], comm[64];
+	char state = 0;
+	FILE *f;
+	int p;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	f = fopen(path, "r");
+	if (!f)
+		return 0;
+	if (fscanf(f, "%d %63s %c", &p, comm, &state) != 3)
+		state = 0;
+	fclose(f);
+	return state;
+}
+
+static void sleep_ms(unsigned int ms)
+{
+	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+
+	nanosleep(&ts, NULL);
+}
+
+/*
+ * The lg.ko references of the guests this test made are gone once their
+ * files are closed; none should be left (nothing else runs guests while
+ * the selftests do).
+ */
+static void assert_no_guests_left(struct __test_metadata *_metadata)
+{
+	int ms, n = read_refcnt();
+
+	if (n < 0) {
+		TH_LOG("no %s: not checking the module reference count",
+		       LG_REFCNT);
+		return;
+	}
+	for (ms = 0; n != 0 && ms < WAIT_MS; ms += POLL_MS) {
+		sleep_ms(POLL_MS);
+		n = read_refcnt();
+	}
+	ASSERT_EQ(0, n);
+}
+
+enum {
+	STOP_BUSY,
+	STOP_HALT,
+};
+
+static uint32_t how GUEST_DATA;
+static uint32_t spins GUEST_DATA;
+
+/* Say hello, then spin or halt forever. */
+static GUEST_CODE void guest_forever(void)
+{
+	lg_hcall(LG_HCALL_TEST, 0, 0, 0, 0);
+	for (;;) {
+		if (how == STOP_HALT)
+			lg_hcall(LHCALL_HALT, 0, 0, 0, 0);
+		else
+			WRITE_ONCE(spins, spins + 1);
+	}
+}
+
+/*
+ * In the child: run the guest to its hello, tell the parent through
+ * @fd, and run it again, which only a signal ends.
+ */
+static void __noreturn child_run_forever(uint32_t stop, int fd)
+{
+	struct lg_vm *vm = lg_vm_create(0, guest_forever);
+
+	how = stop;
+	lg_sync_global_to_guest(vm, how);
+	if (lg_vcpu_run(vm) || vm->run.exit_reason != LGUEST_EXIT_HYPERCALL ||
+	    vm->run.hypercall.nr != LG_HCALL_TEST)
+		_exit(CHILD_FAILED);
+	if (write(fd, "r", 1) != 1)
+		_exit(CHILD_FAILED);
+	lg_vcpu_run(vm);
+	printf("# child: %s\n", lg_exit_str(vm));
+	fflush(stdout);
+	if (stop == STOP_HALT && vm->run.exit_reason == LGUEST_EXIT_DEAD)
+		_exit(CHILD_NO_HALT);
+	_exit(CHILD_FAILED);
+}
+
+FIXTURE(sigkill) {
+};
+
+FIXTURE_VARIANT(sigkill) {
+	uint32_t stop;
+};
+
+/* Spinning: the run loop sees the signal at the next host interrupt. */
+FIXTURE_VARIANT_ADD(sigkill, busy) {
+	.stop = STOP_BUSY,
+};
+
+/*
+ * Halted: the run loop sleeps (interruptibly, so the process shows 'S')
+ * until an interrupt or a signal.  Skipped if LHCALL_HALT is unknown.
+ */
+FIXTURE_VARIANT_ADD(sigkill, halted) {
+	.stop = STOP_HALT,
+};
+
+FIXTURE_SETUP(sigkill)
+{
+	if (!lg_dev_present())
+		SKIP(return, LG_NO_DEV_MSG);
+}
+
+FIXTURE_TEARDOWN(sigkill)
+{
+}
+
+TEST_F(sigkill, in_run)
+{
+	int pipefd[2], status, ms;
+	bool no_halt = false;
+	char c, state = 0;
+	pid_t pid;
+
+	ASSERT_EQ(0, pipe(pipefd));
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (!pid) {
+		close(pipefd[0]);
+		child_run_forever(variant->stop, pipefd[1]);
+	}
+	close(pipefd[1]);
+	ASSERT_EQ(1, read(pipefd[0], &c, 1)) {
+		kill(pid, SIGKILL);
+		waitpid(pid, NULL, 0);
+	}
+	close(pipefd[0]);
+
+	/*
+	 * Give it time to get into LGUEST_RUN; a halted guest's launcher
+	 * sleeps there ('S'), a busy one runs ('R').
+	 */
+	for (ms = 0; ms < WAIT_MS; ms += POLL_MS) {
+		sleep_ms(POLL_MS);
+		state = proc_state(pid);
+		if (variant->stop == STOP_BUSY && ms >= 200)
+			break;
+		if (variant->stop == STOP_HALT && state != 'R')
+			break;
+	}
+	TH_LOG("child %d is in state %c", pid, state ? state : '?');
+
+	ASSERT_EQ(0, kill(pid, SIGKILL));
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	if (variant->stop == STOP_HALT && WIFEXITED(status) &&
+	    WEXITSTATUS(status) == CHILD_NO_HALT) {
+		no_halt = true;
+	} else {
+		ASSERT_TRUE(WIFSIGNALED(status)) {
+			TH_LOG("child exit status %#x", status);
+		}
+		EXPECT_EQ(SIGKILL, WTERMSIG(status));
+		EXPECT_EQ(variant->stop == STOP_HALT ? 'S' : 'R', state);
+	}
+
+	assert_no_guests_left(_metadata);
+	lg_assert_host_ok(_metadata);
+	assert_no_guests_left(_metadata);
+	if (no_halt)
+		SKIP(return, "LHCALL_HALT is not implemented (guest killed)");
+}
+
+/*
+ * Guests in separate processes at once: each makes NR_ROUND_TRIPS
+ * hypercalls to its launcher with arguments derived from its number and
+ * the round, and checks every answer; each launcher checks every call.
+ * They start together (all wait until the parent closes a pipe).
+ */
+#define NR_ROUND_TRIPS	10000
+
+static uint32_t guest_id GUEST_DATA;
+
+static inline uint32_t rt_arg(uint32_t id, uint32_t i, uint32_t n)
+{
+	return (id << 24) ^ (i * 0x9e3779b9u) ^ (n * 0x85ebca6bu);
+}
+
+static inline uint32_t rt_ret(uint32_t id, uint32_t i)
+{
+	return ~rt_arg(id, i, 7);
+}
+
+static GUEST_CODE void guest_round_trips(void)
+{
+	uint32_t i, id = guest_id, ret;
+
+	for (i = 0; i < NR_ROUND_TRIPS; i++) {
+		ret = lg_hcall(LG_HCALL_TEST, rt_arg(id, i, 0), rt_arg(id, i, 1),
+			       rt_arg(id, i, 2), rt_arg(id, i, 3));
+		__GUEST_ASSERT(ret == rt_ret(id, i), "guest %u, call %u: %#x",
+			       id, i, ret);
+	}
+	GUEST_DONE();
+}
+
+static void __noreturn child_round_trips(uint32_t id, int ready, int go)
+{
+	struct lg_vm *vm = lg_vm_create(0, guest_round_trips);
+	uint32_t i, n;
+	char c;
+
+	guest_id = id;
+	lg_sync_global_to_guest(vm, guest_id);
+	if (write(ready, "r", 1) != 1 || read(go, &c, 1) != 0)
+		_exit(CHILD_FAILED);
+
+	for (i = 0; i < NR_ROUND_TRIPS; i++) {
+		if (lg_vcpu_run(vm) ||
+		    vm->run.exit_reason != LGUEST_EXIT_HYPERCALL ||
+		    vm->run.hypercall.nr != LG_HCALL_TEST)
+			break;
+		for (n = 0; n < 4; n++)
+			if (vm->run.hypercall.args[n] != rt_arg(id, i, n))
+				break;
+		if (n < 4)
+			break;
+		vm->run.hypercall.ret = rt_ret(id, i);
+	}
+	if (i == NR_ROUND_TRIPS && !lg_vcpu_run(vm) &&
+	    vm->uc.cmd == UCALL_DONE)
+		_exit(0);
+	printf("# guest %u, call %u: %s\n", id, i, lg_exit_str(vm));
+	fflush(stdout);
+	_exit(CHILD_FAILED);
+}
+
+FIXTURE(parallel) {
+};
+
+FIXTURE_VARIANT(parallel) {
+	unsigned int nr_guests;
+};
+
+FIXTURE_VARIANT_ADD(parallel, two) {
+	.nr_guests = 2,
+};
+
+FIXTURE_VARIANT_ADD(parallel, four) {
+	.nr_guests = 4,
+};
+
+FIXTURE_SETUP(parallel)
+{
+	if (!lg_dev_present())
+		SKIP(return, LG_NO_DEV_MSG);
+}
+
+FIXTURE_TEARDOWN(parallel)
+{
+}
+
+#define MAX_GUESTS	4
+
+TEST_F_TIMEOUT(parallel, round_trips, 100)
+{
+	int ready[2], go[2], status;
+	pid_t pids[MAX_GUESTS];
+	unsigned int i, failed = 0;
+	char c;
+
+	ASSERT_EQ(0, pipe(ready));
+	ASSERT_EQ(0, pipe(go));
+	for (i = 0; i < variant->nr_guests; i++) {
+		pids[i] = fork();
+		ASSERT_LE(0, pids[i]);
+		if (!pids[i]) {
+			close(ready[0]);
+			close(go[1]);
+			child_round_trips(i + 1, ready[1], go[0]);
+		}
+	}
+	close(ready[1]);
+	close(go[0]);
+	for (i = 0; i < variant->nr_guests; i++)
+		EXPECT_EQ(1, read(ready[0], &c, 1));
+	close(go[1]);		/* go */
+	close(ready[0]);
+
+	for (i = 0; i < variant->nr_guests; i++) {
+		ASSERT_EQ(pids[i], waitpid(pids[i], &status, 0));
+		if (!WIFEXITED(status) || WEXITSTATUS(status)) {
+			TH_LOG("guest %u: exit status %#x", i + 1, status);
+			failed++;
+		}
+	}
+	EXPECT_EQ(0, failed);
+	assert_no_guests_left(_metadata);
+	lg_assert_host_ok(_metadata);
+}
+
+TEST_HARNESS_MAIN

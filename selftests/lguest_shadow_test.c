@@ -1,0 +1,283 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * More shadow paging: the host keeps the accessed and dirty bits of the
+ * guest's PTEs, follows the guest across more page directories than it
+ * caches shadows for (LG_NR_PGDIRS, 4), and runs page-table hypercalls
+ * the guest queued in the asynchronous ring of struct lguest_data in
+ * order, marking each done, before any other hypercall.
+ *
+ * See include/lguest_util.h for how the guest code in this file runs.
+ * All tests are skipped when /dev/lguest does not exist.
+ */
+#include <stdint.h>
+#include <string.h>
+
+#include "../kselftest_harness.h"
+#include "lguest_util.h"
+#include "lguest_host_ok.h"
+
+/* Far from the identity map and the program image. */
+#define TEST_PAGE	0x40000000u
+#define TEST_ADDR	(TEST_PAGE + 0x124)
+#define PGDIR_SHIFT	22
+
+static struct lguest_data *lgd GUEST_DATA;
+static uint32_t data_gpa GUEST_DATA;	/* set by the launcher */
+
+/*
+ * Accessed and dirty bits: the launcher maps TEST_PAGE with neither.  A
+ * read makes the guest's PTE accessed, not dirty (the shadow is
+ * read-only until the first write); the first write makes it dirty.
+ */
+static GUEST_CODE void guest_accessed_dirty(void)
+{
+	uint32_t *pte = guest_pte(TEST_PAGE);
+	uint32_t *p = (uint32_t *)TEST_ADDR;
+	uint32_t before, after_read, after_write;
+
+	before = READ_ONCE(*pte);
+	GUEST_ASSERT_EQ(READ_ONCE(*p), 0x5eed);
+	after_read = READ_ONCE(*pte);
+	WRITE_ONCE(*p, 0xd1d);
+	after_write = READ_ONCE(*pte);
+	GUEST_SYNC_ARGS(before, after_read, after_write, 0);
+
+	/* Clear them again (and tell the host): they come back. */
+	WRITE_ONCE(*pte, before);
+	lg_hcall(LHCALL_SET_PTE, lg_guest_info.pgdir, TEST_PAGE, before, 0);
+	GUEST_ASSERT_EQ(READ_ONCE(*p), 0xd1d);
+	after_read = READ_ONCE(*pte);
+	WRITE_ONCE(*p, 0x5eed);
+	after_write = READ_ONCE(*pte);
+	GUEST_SYNC_ARGS(before, after_read, after_write, 1);
+	GUEST_DONE();
+}
+
+TEST(accessed_dirty)
+{
+	struct lg_vm *vm;
+	uint32_t i;
+
+	if (!lg_dev_present())
+		SKIP(return, LG_NO_DEV_MSG);
+	vm = lg_vm_create(0, guest_accessed_dirty);
+	data_gpa = lg_vm_alloc_page(vm);
+	*(uint32_t *)lg_gpa2hva(vm, data_gpa + (TEST_ADDR & ~LG_PAGE_MASK)) =
+		0x5eed;
+	lg_vm_map(vm, TEST_PAGE, data_gpa, LG_PTE_RW);
+
+	for (i = 0; i < 2; i++) {
+		ASSERT_UCALL(vm, UCALL_SYNC);
+		ASSERT_EQ(i, vm->uc.args[3]);
+		EXPECT_EQ(0, vm->uc.args[0] & (LG_PTE_A | LG_PTE_D));
+		EXPECT_EQ(LG_PTE_A, vm->uc.args[1] & (LG_PTE_A | LG_PTE_D));
+		EXPECT_EQ(LG_PTE_A | LG_PTE_D,
+			  vm->uc.args[2] & (LG_PTE_A | LG_PTE_D));
+		/* And nothing else changed. */
+		EXPECT_EQ(vm->uc.args[0], vm->uc.args[2] & ~(LG_PTE_A | LG_PTE_D));
+	}
+	ASSERT_UCALL(vm, UCALL_DONE);
+	lg_vm_free(vm);
+	lg_assert_host_ok(_metadata);
+}
+
+/*
+ * NR_CR3 page directories, each a copy of the guest's with TEST_PAGE
+ * mapped to a page of its own, switched among with LHCALL_NEW_PGTABLE in
+ * an order that defeats a 4-entry cache.  Each visit reads the value the
+ * last visit to the same directory wrote, then writes the next.
+ */
+#define NR_CR3		10
+#define NR_SWITCHES	100
+#define CR3_MAGIC	0xc3000000u
+
+static GUEST_CODE void guest_many_cr3(void)
+{
+	uint32_t *pgd = (uint32_t *)(uintptr_t)lg_guest_info.pgdir;
+	uint32_t pd[NR_CR3], expect[NR_CR3];
+	uint32_t *p = (uint32_t *)TEST_ADDR;
+	uint32_t i, j, k, pt, data;
+
+	for (k = 0; k < NR_CR3; k++) {
+		uint32_t *new = (uint32_t *)(uintptr_t)guest_alloc_page();
+
+		for (j = 0; j < 1024; j++)
+			new[j] = pgd[j];
+		pt = guest_alloc_page();
+		data = guest_alloc_page();
+		new[TEST_PAGE >> PGDIR_SHIFT] = pt | LG_PTE_P | LG_PTE_RW;
+		((uint32_t *)(uintptr_t)pt)[(TEST_PAGE >> 12) & 1023] =
+			data | LG_PTE_P | LG_PTE_RW;
+		expect[k] = CR3_MAGIC + (k << 16);
+		((uint32_t *)(uintptr_t)data)[(TEST_ADDR & ~LG_PAGE_MASK) / 4] =
+			expect[k];
+		pd[k] = (uint32_t)(uintptr_t)new;
+	}
+
+	for (i = 0; i < NR_SWITCHES; i++) {
+		k = (i * 7 + i / NR_CR3) % NR_CR3;
+		lg_hcall(LHCALL_NEW_PGTABLE, pd[k], 0, 0, 0);
+		__GUEST_ASSERT(READ_ONCE(*p) == expect[k],
+			       "switch %u to %u: read %#x, want %#x", i, k,
+			       READ_ONCE(*p), expect[k]);
+		expect[k]++;
+		WRITE_ONCE(*p, expect[k]);
+	}
+	lg_hcall(LHCALL_NEW_PGTABLE, lg_guest_info.pgdir, 0, 0, 0);
+	/* The original directory has nothing at TEST_PAGE. */
+	GUEST_ASSERT_EQ(pgd[TEST_PAGE >> PGDIR_SHIFT], 0);
+	GUEST_DONE();
+}
+
+TEST(many_cr3)
+{
+	struct lg_vm *vm;
+
+	if (!lg_dev_present())
+		SKIP(return, LG_NO_DEV_MSG);
+	vm = lg_vm_create(0, guest_many_cr3);
+	ASSERT_UCALL(vm, UCALL_DONE);
+	lg_vm_free(vm);
+	lg_assert_host_ok(_metadata);
+}
+
+/*
+ * The asynchronous ring.  NR_VPAGES pages at TEST_PAGE are remapped in
+ * every batch to other pages among NR_DPAGES (each holding its number);
+ * the guest changes its PTEs and queues an LHCALL_SET_PTE for each (and
+ * an LHCALL_FLUSH_TLB every other batch) at the next ring slots, where
+ * the host left off, and then calls LHCALL_FLUSH_ASYNC (or, every third
+ * batch, a launcher hypercall, before which the host must run the ring
+ * too).  Every queued slot must read back LHCALL_STATUS_DONE, and every
+ * page the new contents: the guest read each page before, so a shadow the
+ * host failed to drop would still show the old one.  NR_BATCHES batches
+ * go round the 64-slot ring several times.
+ *
+ * In-order execution: two LHCALL_LOAD_GDT_ENTRY calls for the same entry,
+ * queued one after the other, leave the second (lsl reads its limit).
+ */
+#define NR_VPAGES	4
+#define NR_DPAGES	8
+#define NR_BATCHES	40
+#define GDT_TEST	20
+/* Data segments, present, DPL 1, byte granular: limits 0x1234, 0x5678. */
+#define DESC_HI_DPL1	0x0040b200u
+
+static uint32_t dpages[NR_DPAGES] GUEST_DATA;
+
+static GUEST_CODE void guest_queue(uint32_t *slot, uint32_t nr, uint32_t a1,
+				   uint32_t a2, uint32_t a3)
+{
+	struct lguest_hcall *h = &lgd->hcalls[*slot];
+
+	GUEST_ASSERT_EQ(lgd->hcall_status[*slot], LHCALL_STATUS_DONE);
+	h->nr = nr;
+	h->arg1 = a1;
+	h->arg2 = a2;
+	h->arg3 = a3;
+	h->arg4 = 0;
+	/* The call before its status: the host may look at any hypercall. */
+	asm volatile("" : : : "memory");
+	WRITE_ONCE(lgd->hcall_status[*slot], 0);
+	*slot = (*slot + 1) % LHCALL_RING_SIZE;
+}
+
+static GUEST_CODE uint32_t guest_lsl(uint32_t sel)
+{
+	uint32_t limit = 0;
+
+	asm volatile("lsll %[sel], %[limit]" : [limit] "+r" (limit)
+		     : [sel] "r" (sel) : "cc");
+	return limit;
+}
+
+static GUEST_CODE void guest_async(void)
+{
+	uint32_t slot = 0, queued, b, v, i, s;
+
+	lgd = guest_lguest_init();
+	for (i = 0; i < LHCALL_RING_SIZE; i++)
+		GUEST_ASSERT_EQ(lgd->hcall_status[i], LHCALL_STATUS_DONE);
+	for (v = 0; v < NR_VPAGES; v++) {
+		dpages[v] = guest_alloc_page();
+		guest_map_page(TEST_PAGE + v * LG_PAGE_SIZE, dpages[v],
+			       LG_PTE_RW);
+	}
+	for (; v < NR_DPAGES; v++)
+		dpages[v] = guest_alloc_page();
+	for (v = 0; v < NR_DPAGES; v++)
+		*(uint32_t *)(uintptr_t)dpages[v] = v;
+	lg_hcall(LHCALL_SET_PGD, lg_guest_info.pgdir, TEST_PAGE >> PGDIR_SHIFT,
+		 0, 0);
+	for (v = 0; v < NR_VPAGES; v++)
+		GUEST_ASSERT_EQ(READ_ONCE(*(uint32_t *)(uintptr_t)(TEST_PAGE +
+					  v * LG_PAGE_SIZE)), v);
+
+	for (b = 1; b <= NR_BATCHES; b++) {
+		uint32_t first = slot;
+
+		for (v = 0; v < NR_VPAGES; v++) {
+			uint32_t va = TEST_PAGE + v * LG_PAGE_SIZE;
+			uint32_t pte = dpages[(v + b) % NR_DPAGES] | LG_PTE_P |
+				       LG_PTE_RW;
+
+			WRITE_ONCE(*guest_pte(va), pte);
+			guest_queue(&slot, LHCALL_SET_PTE, lg_guest_info.pgdir,
+				    va, pte);
+		}
+		if (b % 2)
+			guest_queue(&slot, LHCALL_FLUSH_TLB, 1, 0, 0);
+		queued = (slot + LHCALL_RING_SIZE - first) % LHCALL_RING_SIZE;
+		if (b % 3)
+			lg_hcall(LHCALL_FLUSH_ASYNC, 0, 0, 0, 0);
+		else
+			GUEST_SYNC_ARGS(b, first, queued, 0);
+		for (i = 0; i < queued; i++) {
+			s = (first + i) % LHCALL_RING_SIZE;
+			__GUEST_ASSERT(lgd->hcall_status[s] == LHCALL_STATUS_DONE,
+				       "batch %u: slot %u status %#x", b, s,
+				       lgd->hcall_status[s]);
+		}
+		for (v = 0; v < NR_VPAGES; v++) {
+			uint32_t got = READ_ONCE(*(uint32_t *)(uintptr_t)
+						 (TEST_PAGE + v * LG_PAGE_SIZE));
+
+			__GUEST_ASSERT(got == (v + b) % NR_DPAGES,
+				       "batch %u: page %u shows %u", b, v, got);
+		}
+	}
+
+	guest_queue(&slot, LHCALL_LOAD_GDT_ENTRY, GDT_TEST, 0x1234,
+		    DESC_HI_DPL1);
+	guest_queue(&slot, LHCALL_LOAD_GDT_ENTRY, GDT_TEST, 0x5678,
+		    DESC_HI_DPL1);
+	lg_hcall(LHCALL_FLUSH_ASYNC, 0, 0, 0, 0);
+	GUEST_ASSERT_EQ(guest_lsl(GDT_TEST * 8 + 1), 0x5678);
+	GUEST_DONE();
+}
+
+TEST(async_ring)
+{
+	struct lg_vm *vm;
+	struct lguest_data *data;
+	uint32_t b, i;
+
+	if (!lg_dev_present())
+		SKIP(return, LG_NO_DEV_MSG);
+	vm = lg_vm_create(0, guest_async);
+	data = lg_gpa2hva(vm, vm->info.lguest_data);
+	for (b = 3; b <= NR_BATCHES; b += 3) {
+		ASSERT_UCALL(vm, UCALL_SYNC);
+		ASSERT_EQ(b, vm->uc.args[0]);
+		/* The ring ran before the launcher got the hypercall. */
+		for (i = 0; i < vm->uc.args[2]; i++)
+			EXPECT_EQ(LHCALL_STATUS_DONE,
+				  data->hcall_status[(vm->uc.args[1] + i) %
+						     LHCALL_RING_SIZE]);
+	}
+	ASSERT_UCALL(vm, UCALL_DONE);
+	lg_vm_free(vm);
+	lg_assert_host_ok(_metadata);
+}
+
+TEST_HARNESS_MAIN
