@@ -1397,4 +1397,34 @@ TEST(launcher_ldt_not_visible)
 	lg_assert_host_ok(_metadata);
 }
 
+/*
+ * The launcher may load any 16-bit value into a data segment register, and
+ * the guest can change its GDT under a loaded selector: a selector the CPU
+ * refuses faults inside the switcher, on the way into the guest.  That
+ * must end the guest, not the host.
+ */
+static GUEST_CODE void guest_never_runs(void)
+{
+	GUEST_FAIL("the guest ran with a bad %%ds");
+}
+
+TEST(bad_segment_on_entry)
+{
+	struct lguest_regs regs;
+	struct lg_vm *vm;
+
+	if (!lg_dev_present())
+		SKIP(return, LG_NO_DEV_MSG);
+	vm = lg_vm_create(0, guest_never_runs);
+	lg_get_regs(vm, &regs);
+	regs.ds = 0xfff8;	/* far beyond the GDT's 32 entries */
+	lg_set_regs(vm, &regs);
+	ASSERT_EXIT(vm, LGUEST_EXIT_DEAD);
+	ASSERT_TRUE(strstr(vm->run.dead.reason, "entering the guest") != NULL) {
+		TH_LOG("reason: %s", vm->run.dead.reason);
+	}
+	lg_vm_free(vm);
+	lg_assert_host_ok(_metadata);
+}
+
 TEST_HARNESS_MAIN

@@ -139,17 +139,29 @@ static const struct desc_struct lg_flat_ds = GDT_ENTRY_INIT(DESC_DATA32, 0,
  * NMI goes through a guest gate naming LGUEST_CS while the host's GDT is
  * loaded.
  */
+struct lg_gdt_entries {
+	const struct desc_struct *cs, *ds;
+};
+
+/* On each CPU: its GDT (writable on 32-bit) is where sgdt says. */
+static void lg_set_gdt_entries(void *data)
+{
+	const struct lg_gdt_entries *e = data;
+	struct desc_ptr gdt;
+
+	store_gdt(&gdt);
+	write_gdt_entry((struct desc_struct *)gdt.address,
+			GDT_ENTRY_LGUEST_CS, e->cs, DESCTYPE_S);
+	write_gdt_entry((struct desc_struct *)gdt.address,
+			GDT_ENTRY_LGUEST_DS, e->ds, DESCTYPE_S);
+}
+
 static void lg_set_host_gdts(const struct desc_struct *cs,
 			     const struct desc_struct *ds)
 {
-	unsigned int cpu;
+	struct lg_gdt_entries e = { .cs = cs, .ds = ds };
 
-	for_each_possible_cpu(cpu) {
-		struct desc_struct *gdt = per_cpu_ptr(&gdt_page, cpu)->gdt;
-
-		write_gdt_entry(gdt, GDT_ENTRY_LGUEST_CS, cs, DESCTYPE_S);
-		write_gdt_entry(gdt, GDT_ENTRY_LGUEST_DS, ds, DESCTYPE_S);
-	}
+	on_each_cpu(lg_set_gdt_entries, &e, 1);
 }
 
 int __init lguest_arch_host_init(void)
