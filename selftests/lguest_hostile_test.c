@@ -1420,7 +1420,7 @@ TEST(bad_segment_on_entry)
 	regs.ds = 0xfff8;	/* far beyond the GDT's 32 entries */
 	lg_set_regs(vm, &regs);
 	ASSERT_EXIT(vm, LGUEST_EXIT_DEAD);
-	ASSERT_TRUE(strstr(vm->run.dead.reason, "entering the guest") != NULL) {
+	ASSERT_TRUE(!!strstr(vm->run.dead.reason, "entering the guest")) {
 		TH_LOG("reason: %s", vm->run.dead.reason);
 	}
 	lg_vm_free(vm);
