@@ -19,8 +19,6 @@
 
 #include "lg.h"
 
-#define LG_DATA(field)	offsetof(struct lguest_data, field)
-
 /*
  * LHCALL_LGUEST_INIT: the guest tells us where its struct lguest_data is,
  * and we fill in what it needs to know about its host.
@@ -48,11 +46,11 @@ static void lg_register_data(struct lguest *lg, u32 gpa)
 	sec = now.tv_sec;
 	nsec = now.tv_nsec;
 	memset(done, LHCALL_STATUS_DONE, sizeof(done));
-	if (lg_write(lg, gpa + LG_DATA(reserve_mem), &reserve_mem, 4) &&
-	    lg_write(lg, gpa + LG_DATA(tsc_khz), &khz, 4) &&
-	    lg_write(lg, gpa + LG_DATA(wallclock_sec), &sec, 8) &&
-	    lg_write(lg, gpa + LG_DATA(wallclock_nsec), &nsec, 4) &&
-	    lg_write(lg, gpa + LG_DATA(hcall_status), done, sizeof(done)))
+	if (lg_write(lg, gpa + LG_DATA_OFF(reserve_mem), &reserve_mem, 4) &&
+	    lg_write(lg, gpa + LG_DATA_OFF(tsc_khz), &khz, 4) &&
+	    lg_write(lg, gpa + LG_DATA_OFF(wallclock_sec), &sec, 8) &&
+	    lg_write(lg, gpa + LG_DATA_OFF(wallclock_nsec), &nsec, 4) &&
+	    lg_write(lg, gpa + LG_DATA_OFF(hcall_status), done, sizeof(done)))
 		lg->lguest_data = gpa;
 }
 
@@ -150,12 +148,12 @@ void lguest_flush_async(struct lguest *lg)
 		return;
 	for (n = 0; n < LHCALL_RING_SIZE && !lg->dead; n++) {
 		unsigned int i = lg->async_next;
-		u32 st = base + LG_DATA(hcall_status[i]);
+		u32 st = base + LG_DATA_OFF(hcall_status[i]);
 		struct lguest_hcall h;
 
 		if (!lg_read(lg, st, &status, 1) || status == LHCALL_STATUS_DONE)
 			return;
-		if (!lg_read(lg, base + LG_DATA(hcalls[i]), &h, sizeof(h)))
+		if (!lg_read(lg, base + LG_DATA_OFF(hcalls[i]), &h, sizeof(h)))
 			return;
 		if (h.nr >= LHCALL_LAUNCHER_BASE || h.nr == LHCALL_SHUTDOWN ||
 		    h.nr == LHCALL_HALT) {

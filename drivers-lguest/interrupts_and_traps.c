@@ -52,9 +52,7 @@ static u32 guest_irq_flag(struct lguest *lg)
 	u32 irq_enabled = 0;
 
 	if (lg->lguest_data)
-		lg_read(lg, lg->lguest_data +
-			offsetof(struct lguest_data, irq_enabled),
-			&irq_enabled, 4);
+		lg_read(lg, lg_data_addr(lg, irq_enabled), &irq_enabled, 4);
 	return irq_enabled & X86_EFLAGS_IF;
 }
 
@@ -63,8 +61,7 @@ static void guest_irq_off(struct lguest *lg)
 	u32 off = 0;
 
 	if (lg->lguest_data)
-		lg_write(lg, lg->lguest_data +
-			 offsetof(struct lguest_data, irq_enabled), &off, 4);
+		lg_write(lg, lg_data_addr(lg, irq_enabled), &off, 4);
 }
 
 /* Push the frame the CPU would have pushed, on the stack it would use. */
@@ -122,8 +119,7 @@ void lguest_reflect_trap(struct lguest *lg, unsigned int vector)
 		return;
 	}
 	if (vector == X86_TRAP_PF && lg->lguest_data)
-		lg_write(lg, lg->lguest_data +
-			 offsetof(struct lguest_data, cr2), &r->cr2, 4);
+		lg_write(lg, lg_data_addr(lg, cr2), &r->cr2, 4);
 	lg_enter_handler(lg, vector);
 }
 
@@ -186,8 +182,6 @@ void lguest_raise_irq(struct lguest *lg, unsigned int irq)
 	wake_up(&lg->irq_wait);
 }
 
-#define LG_DATA(field)	(lg->lguest_data + offsetof(struct lguest_data, field))
-
 /* The first raised line the guest has not masked, or -1. */
 static int lg_first_irq(struct lguest *lg)
 {
@@ -197,7 +191,7 @@ static int lg_first_irq(struct lguest *lg)
 	unsigned int irq;
 
 	BUILD_BUG_ON(LGUEST_DATA_NR_IRQS != LGUEST_NR_IRQS);
-	if (!lg_read(lg, LG_DATA(blocked_interrupts), words, sizeof(words)))
+	if (!lg_read(lg, lg_data_addr(lg, blocked_interrupts), words, sizeof(words)))
 		return -1;
 	bitmap_from_arr32(blocked, words, LGUEST_NR_IRQS);
 	bitmap_andnot(ready, lg->irqs_pending, blocked, LGUEST_NR_IRQS);
@@ -220,13 +214,13 @@ void lguest_deliver_irq(struct lguest *lg)
 	if (!lguest_arch_idt_present(lg, vector))
 		return;		/* no handler yet: it stays pending */
 
-	if (!lg_read(lg, LG_DATA(irq_enabled), &irq_enabled, 4) ||
-	    !lg_read(lg, LG_DATA(noirq_iret), &noirq_iret, 4))
+	if (!lg_read(lg, lg_data_addr(lg, irq_enabled), &irq_enabled, 4) ||
+	    !lg_read(lg, lg_data_addr(lg, noirq_iret), &noirq_iret, 4))
 		return;
 	/* Interrupts off, or in the middle of the guest's iret: later. */
 	if (!(irq_enabled & X86_EFLAGS_IF) ||
 	    (noirq_iret && lg->regs.eip == noirq_iret)) {
-		lg_write(lg, LG_DATA(irq_pending), &one, 4);
+		lg_write(lg, lg_data_addr(lg, irq_pending), &one, 4);
 		return;
 	}
 
@@ -235,7 +229,7 @@ void lguest_deliver_irq(struct lguest *lg)
 	lg_enter_handler(lg, vector);
 	if (bitmap_empty(lg->irqs_pending, LGUEST_NR_IRQS)) {
 		one = 0;
-		lg_write(lg, LG_DATA(irq_pending), &one, 4);
+		lg_write(lg, lg_data_addr(lg, irq_pending), &one, 4);
 	}
 }
 

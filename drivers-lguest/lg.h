@@ -125,6 +125,10 @@ struct lguest {
 	struct dentry *debugfs;
 };
 
+/* Where a field of the guest's struct lguest_data is, guest-physical. */
+#define LG_DATA_OFF(field)	offsetof(struct lguest_data, field)
+#define lg_data_addr(lg, field)	((lg)->lguest_data + LG_DATA_OFF(field))
+
 /* lguest_user.c: the /dev/lguest control device. */
 int __init lguest_device_init(void);
 void lguest_device_remove(void);
