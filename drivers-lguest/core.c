@@ -163,17 +163,24 @@ static void lg_handle_trap(struct lguest *lg)
 }
 
 /*
- * LHCALL_HALT: sleep until an interrupt is raised (or a signal comes, which
- * the loop then sees).  Returns true if the guest is still halted.
+ * LHCALL_HALT: sleep until a line the guest has not masked is raised (or a
+ * signal comes, which the loop then sees), then turn the guest's interrupt
+ * flag on, so the interrupt is delivered at once.  The mask cannot change
+ * while the guest sleeps.  Returns true if the guest is still halted.
  */
 static bool lg_halt(struct lguest *lg)
 {
+	DECLARE_BITMAP(blocked, LGUEST_NR_IRQS);
+
 	lg->exits[LG_EXIT_HALT]++;
+	if (!lguest_irqs_blocked(lg, blocked))
+		return false;
 	if (wait_event_interruptible(lg->irq_wait,
-				     !bitmap_empty(lg->irqs_pending,
-						   LGUEST_NR_IRQS)))
+				     !bitmap_subset(lg->irqs_pending, blocked,
+						    LGUEST_NR_IRQS)))
 		return true;
 	lg->halted = false;
+	lguest_halt_done(lg);
 	return false;
 }
 

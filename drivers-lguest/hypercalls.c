@@ -57,7 +57,8 @@ static void lg_register_data(struct lguest *lg, u32 gpa)
 static void lg_shutdown(struct lguest *lg, u32 type)
 {
 	if (type != LGUEST_SHUTDOWN_POWEROFF &&
-	    type != LGUEST_SHUTDOWN_RESTART) {
+	    type != LGUEST_SHUTDOWN_RESTART &&
+	    type != LGUEST_SHUTDOWN_CRASH) {
 		kill_guest(lg, "bad shutdown type %u", type);
 		return;
 	}
@@ -95,7 +96,10 @@ static u32 lg_do_hcall(struct lguest *lg, const struct lguest_hcall *h)
 		lguest_new_pagetable(lg, h->arg1);
 		break;
 	case LHCALL_FLUSH_TLB:
-		lguest_flush_tlb(lg);
+		lguest_flush_tlb(lg, h->arg1);
+		break;
+	case LHCALL_FREE_PGTABLE:
+		lguest_free_pagetable(lg, h->arg1);
 		break;
 	case LHCALL_LOAD_IDT_ENTRY:
 		lguest_load_idt_entry(lg, h->arg1, h->arg2, h->arg3);

@@ -182,21 +182,43 @@ void lguest_raise_irq(struct lguest *lg, unsigned int irq)
 	wake_up(&lg->irq_wait);
 }
 
+/* The lines the guest has masked, from lguest_data. */
+bool lguest_irqs_blocked(struct lguest *lg, unsigned long *blocked)
+{
+	u32 words[LGUEST_DATA_NR_IRQS / 32];
+
+	BUILD_BUG_ON(LGUEST_DATA_NR_IRQS != LGUEST_NR_IRQS);
+	bitmap_zero(blocked, LGUEST_NR_IRQS);
+	if (!lg->lguest_data)
+		return true;
+	if (!lg_read(lg, lg_data_addr(lg, blocked_interrupts), words,
+		     sizeof(words)))
+		return false;
+	bitmap_from_arr32(blocked, words, LGUEST_NR_IRQS);
+	return true;
+}
+
 /* The first raised line the guest has not masked, or -1. */
 static int lg_first_irq(struct lguest *lg)
 {
 	DECLARE_BITMAP(blocked, LGUEST_NR_IRQS);
 	DECLARE_BITMAP(ready, LGUEST_NR_IRQS);
-	u32 words[LGUEST_DATA_NR_IRQS / 32];
 	unsigned int irq;
 
-	BUILD_BUG_ON(LGUEST_DATA_NR_IRQS != LGUEST_NR_IRQS);
-	if (!lg_read(lg, lg_data_addr(lg, blocked_interrupts), words, sizeof(words)))
+	if (!lguest_irqs_blocked(lg, blocked))
 		return -1;
-	bitmap_from_arr32(blocked, words, LGUEST_NR_IRQS);
 	bitmap_andnot(ready, lg->irqs_pending, blocked, LGUEST_NR_IRQS);
 	irq = find_first_bit(ready, LGUEST_NR_IRQS);
 	return irq < LGUEST_NR_IRQS ? irq : -1;
+}
+
+/* LHCALL_HALT is "sti; hlt": waking up turns the interrupt flag on. */
+void lguest_halt_done(struct lguest *lg)
+{
+	u32 on = X86_EFLAGS_IF;
+
+	if (lg->lguest_data)
+		lg_write(lg, lg_data_addr(lg, irq_enabled), &on, 4);
 }
 
 void lguest_deliver_irq(struct lguest *lg)

@@ -293,10 +293,35 @@ bool lguest_demand_page(struct lguest *lg, u32 vaddr, u32 *errcode)
 	return true;
 }
 
-/* LHCALL_FLUSH_TLB: forget every shadow entry of the current directory. */
-void lguest_flush_tlb(struct lguest *lg)
+/*
+ * LHCALL_FLUSH_TLB: forget every shadow entry of the current directory;
+ * with kernel set, of every directory: kernel mappings are in all of them.
+ */
+void lguest_flush_tlb(struct lguest *lg, u32 kernel)
 {
-	flush_pgdir(lg->pgdirs[lg->cur_pgdir].pgdir);
+	unsigned int i;
+
+	if (!kernel) {
+		flush_pgdir(lg->pgdirs[lg->cur_pgdir].pgdir);
+		return;
+	}
+	for (i = 0; i < LG_NR_PGDIRS; i++)
+		flush_pgdir(lg->pgdirs[i].pgdir);
+}
+
+/*
+ * LHCALL_FREE_PGTABLE: the guest freed a page directory.  The page may come
+ * back as another process's directory, which must not inherit the shadow.
+ */
+void lguest_free_pagetable(struct lguest *lg, u32 gpgdir)
+{
+	int i = find_pgdir(lg, gpgdir);
+
+	if (i < 0)
+		return;
+	flush_pgdir(lg->pgdirs[i].pgdir);
+	if (i != lg->cur_pgdir)
+		lg->pgdirs[i].gpgdir = ~0U;
 }
 
 /*

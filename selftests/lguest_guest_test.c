@@ -294,6 +294,10 @@ FIXTURE_VARIANT_ADD(shutdown, restart) {
 	.type = LGUEST_SHUTDOWN_RESTART,
 };
 
+FIXTURE_VARIANT_ADD(shutdown, crash) {
+	.type = LGUEST_SHUTDOWN_CRASH,
+};
+
 FIXTURE_SETUP(shutdown)
 {
 	if (!lg_dev_present())

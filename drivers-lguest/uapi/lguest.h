@@ -115,6 +115,7 @@ struct lguest_irq {
 /* struct lguest_run.shutdown.type */
 #define LGUEST_SHUTDOWN_POWEROFF	0
 #define LGUEST_SHUTDOWN_RESTART		1
+#define LGUEST_SHUTDOWN_CRASH		2	/* the guest kernel panicked */
 
 /**
  * struct lguest_run - argument of LGUEST_RUN

@@ -143,17 +143,20 @@ struct lg_gdt_entries {
 	const struct desc_struct *cs, *ds;
 };
 
-/* On each CPU: its GDT (writable on 32-bit) is where sgdt says. */
+/*
+ * On each CPU: its GDT (writable on 32-bit) is where sgdt says.  The host
+ * runs on the bare CPU (lguest does not nest), so native accessors it is.
+ */
 static void lg_set_gdt_entries(void *data)
 {
 	const struct lg_gdt_entries *e = data;
 	struct desc_ptr gdt;
 
-	store_gdt(&gdt);
-	write_gdt_entry((struct desc_struct *)gdt.address,
-			GDT_ENTRY_LGUEST_CS, e->cs, DESCTYPE_S);
-	write_gdt_entry((struct desc_struct *)gdt.address,
-			GDT_ENTRY_LGUEST_DS, e->ds, DESCTYPE_S);
+	native_store_gdt(&gdt);
+	native_write_gdt_entry((struct desc_struct *)gdt.address,
+			       GDT_ENTRY_LGUEST_CS, e->cs, DESCTYPE_S);
+	native_write_gdt_entry((struct desc_struct *)gdt.address,
+			       GDT_ENTRY_LGUEST_DS, e->ds, DESCTYPE_S);
 }
 
 static void lg_set_host_gdts(const struct desc_struct *cs,

@@ -15,7 +15,9 @@
 #ifndef _UAPI_ASM_X86_LGUEST_PARA_H
 #define _UAPI_ASM_X86_LGUEST_PARA_H
 
+#ifndef __ASSEMBLY__
 #include <linux/types.h>
+#endif
 
 #define LGUEST_TRAP_ENTRY	0x1F
 
@@ -23,6 +25,7 @@
 #define LHCALL_FLUSH_ASYNC	0	/* run the queued asynchronous calls */
 #define LHCALL_LGUEST_INIT	1	/* ebx: address of struct lguest_data */
 #define LHCALL_SHUTDOWN		2	/* ebx: LGUEST_SHUTDOWN_*, ecx: message */
+#define LHCALL_FREE_PGTABLE	3	/* ebx: a page directory being freed */
 #define LHCALL_NEW_PGTABLE	4	/* ebx: new cr3 */
 #define LHCALL_FLUSH_TLB	5	/* ebx: non-zero to flush kernel pages too */
 #define LHCALL_LOAD_IDT_ENTRY	6	/* ebx: vector, ecx/edx: gate low/high */
@@ -39,6 +42,37 @@
 #define LHCALL_LAUNCHER_BASE	0x1000
 
 /*
+ * The launcher's console, the guest's boot console and its hvc console.
+ * Write: ebx: guest-physical address of the bytes, ecx: how many (at most
+ * LGUEST_CONSOLE_MAX); the result is the number written.  Read: the same
+ * arguments for a buffer; the result is the number of bytes read, 0 if none
+ * is waiting.  The launcher raises LGUEST_IRQ_CONSOLE when input arrives.
+ */
+#define LHCALL_CONSOLE_WRITE	(LHCALL_LAUNCHER_BASE + 1)
+#define LHCALL_CONSOLE_READ	(LHCALL_LAUNCHER_BASE + 2)
+#define LGUEST_CONSOLE_MAX	4096
+
+/* Interrupt lines with a fixed meaning. */
+#define LGUEST_IRQ_TIMER	0	/* the LHCALL_SET_CLOCKEVENT timer */
+#define LGUEST_IRQ_CONSOLE	1	/* console input is waiting */
+
+/*
+ * A kernel that can run under lguest says so with an ELF note in its
+ * vmlinux: name LGUEST_ELFNOTE_NAME, type LGUEST_ELFNOTE_ENTRY, and a
+ * 32-bit descriptor holding the guest-physical address of its lguest entry
+ * point.  The launcher loads the PT_LOAD segments at their physical
+ * addresses and starts the guest there at ring 1 with:
+ *   %esi	guest-physical address of struct boot_params (the "zero page"),
+ *		whose e820 table describes guest memory
+ *   cr3	a page directory mapping all guest memory both at 0 and at the
+ *		kernel's PAGE_OFFSET (0xC0000000), with 4 KiB pages
+ * Nothing else can be assumed: no stack, no GDT beyond the host's flat
+ * LGUEST_KERNEL_CS/DS, no IDT, interrupts off, lguest_data not registered.
+ */
+#define LGUEST_ELFNOTE_NAME	"lguest"
+#define LGUEST_ELFNOTE_ENTRY	1
+
+/*
  * The asynchronous ring.  In lazy MMU mode the guest queues page-table
  * and TLB calls here instead of trapping for each: it fills hcalls[i] and
  * then sets hcall_status[i] to 0.  The host runs queued calls in order
@@ -49,13 +83,14 @@
 #define LHCALL_RING_SIZE	64
 #define LHCALL_STATUS_DONE	0xFF
 
+/* Interrupt lines, as in <linux/lguest.h>. */
+#define LGUEST_DATA_NR_IRQS	64
+
+#ifndef __ASSEMBLY__
 struct lguest_hcall {
 	__u32 nr;
 	__u32 arg1, arg2, arg3, arg4;
 };
-
-/* Interrupt lines, as in <linux/lguest.h>. */
-#define LGUEST_DATA_NR_IRQS	64
 
 /**
  * struct lguest_data - the page of guest memory shared with the host
@@ -93,5 +128,6 @@ struct lguest_data {
 	__u8 hcall_status[LHCALL_RING_SIZE];
 	struct lguest_hcall hcalls[LHCALL_RING_SIZE];
 };
+#endif /* __ASSEMBLY__ */
 
 #endif /* _UAPI_ASM_X86_LGUEST_PARA_H */

@@ -1,0 +1,99 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Page tables of an lguest guest.
+ *
+ * The guest keeps ordinary 2-level page tables, and writes them as a native
+ * kernel does.  The CPU never uses them: the host runs us on shadow copies
+ * it fills in lazily, on faults.  So a shadow is a big TLB, and we keep it
+ * coherent exactly where Linux keeps a TLB coherent: on the TLB flushes,
+ * which become hypercalls.  New mappings need nothing at all (the host
+ * fills them in on the first fault); changed or removed ones are always
+ * followed by a flush.  The exceptions are the page-directory entries,
+ * whose shadows the host must drop (and free) when they change, and a
+ * page directory that is freed, whose shadow must not be reused for the
+ * next process that gets the same page.
+ */
+#include <linux/mm.h>
+#include <asm/paravirt.h>
+#include <asm/pgalloc.h>
+#include <asm/pgtable.h>
+#include <asm/tlbflush.h>
+#include "lguest.h"
+
+/* The host has no cr3 to read back: we remember the one we loaded. */
+static unsigned long current_cr3;
+
+__visible unsigned long lguest_read_cr2(void)
+{
+	return lguest_data.cr2;
+}
+PV_CALLEE_SAVE_REGS_THUNK(lguest_read_cr2);
+
+static void lguest_write_cr2(unsigned long cr2)
+{
+	lguest_data.cr2 = cr2;
+}
+
+static unsigned long lguest_read_cr3(void)
+{
+	return current_cr3;
+}
+
+static void lguest_write_cr3(unsigned long cr3)
+{
+	current_cr3 = cr3;
+	lazy_hcall(LHCALL_NEW_PGTABLE, cr3, 0, 0);
+}
+
+static void lguest_flush_tlb_user(void)
+{
+	lazy_hcall(LHCALL_FLUSH_TLB, 0, 0, 0);
+}
+
+/* Kernel mappings are shared by every page directory: flush them all. */
+static void lguest_flush_tlb_kernel(void)
+{
+	lazy_hcall(LHCALL_FLUSH_TLB, 1, 0, 0);
+}
+
+/* One page: the host drops its shadows of it, in every directory. */
+static void lguest_flush_tlb_one_user(unsigned long addr)
+{
+	lazy_hcall(LHCALL_SET_PTE, current_cr3, addr, 0);
+}
+
+/*
+ * A page-directory entry (the pmd, in 2-level paging) changed: its page
+ * table may be gone.  The directory is the page the entry lives in.
+ */
+static void lguest_set_pmd(pmd_t *pmdp, pmd_t pmd)
+{
+	unsigned long pa = __pa(pmdp);
+
+	native_set_pmd(pmdp, pmd);
+	lazy_hcall(LHCALL_SET_PGD, pa & PAGE_MASK,
+		   (pa & ~PAGE_MASK) / sizeof(pmd_t), 0);
+}
+
+static void lguest_pgd_free(struct mm_struct *mm, pgd_t *pgd)
+{
+	lazy_hcall(LHCALL_FREE_PGTABLE, __pa(pgd), 0, 0);
+}
+
+void __init lguest_init_mmu_ops(void)
+{
+	current_cr3 = __pa_symbol(initial_page_table);
+
+	pv_ops.mmu.read_cr2 = PV_CALLEE_SAVE(lguest_read_cr2);
+	pv_ops.mmu.write_cr2 = lguest_write_cr2;
+	pv_ops.mmu.read_cr3 = lguest_read_cr3;
+	pv_ops.mmu.write_cr3 = lguest_write_cr3;
+	pv_ops.mmu.flush_tlb_user = lguest_flush_tlb_user;
+	pv_ops.mmu.flush_tlb_kernel = lguest_flush_tlb_kernel;
+	pv_ops.mmu.flush_tlb_one_user = lguest_flush_tlb_one_user;
+	pv_ops.mmu.set_pmd = lguest_set_pmd;
+	pv_ops.mmu.pgd_free = lguest_pgd_free;
+	pv_ops.mmu.lazy_mode.enter = lguest_enter_lazy_mmu;
+	pv_ops.mmu.lazy_mode.leave = lguest_leave_lazy_mmu;
+	pv_ops.mmu.lazy_mode.flush = lguest_flush_lazy_mmu;
+}

@@ -1,0 +1,97 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Time in an lguest guest.
+ *
+ * The TSC ticks in ring 1 as anywhere else, and the host told us its rate,
+ * so it is our clocksource with nothing to calibrate against (there is no
+ * PIT or HPET to calibrate with anyway).  The timer is one-shot: we ask
+ * the host for an interrupt on line 0 so many nanoseconds from now, and it
+ * arms an hrtimer.  The time of day is what the host put in lguest_data
+ * when we registered it.
+ */
+#include <linux/clockchips.h>
+#include <linux/init.h>
+#include <linux/interrupt.h>
+#include <linux/irq.h>
+#include <linux/time64.h>
+#include <asm/cpufeature.h>
+#include <asm/x86_init.h>
+#include "lguest.h"
+
+static unsigned long lguest_tsc_khz(void)
+{
+	return lguest_data.tsc_khz;
+}
+
+static void lguest_get_wallclock(struct timespec64 *now)
+{
+	now->tv_sec = lguest_data.wallclock_sec;
+	now->tv_nsec = lguest_data.wallclock_nsec;
+}
+
+static int lguest_set_wallclock(const struct timespec64 *now)
+{
+	return -ENODEV;
+}
+
+static int lguest_clockevent_set_next_event(unsigned long delta,
+					    struct clock_event_device *evt)
+{
+	hcall(LHCALL_SET_CLOCKEVENT, delta, 0, 0, 0);
+	return 0;
+}
+
+static int lguest_clockevent_shutdown(struct clock_event_device *evt)
+{
+	hcall(LHCALL_SET_CLOCKEVENT, 0, 0, 0, 0);
+	return 0;
+}
+
+/* Counted in nanoseconds (mult 1, shift 0); the host takes 32 bits. */
+static struct clock_event_device lguest_clockevent = {
+	.name			= "lguest",
+	.features		= CLOCK_EVT_FEAT_ONESHOT,
+	.set_next_event		= lguest_clockevent_set_next_event,
+	.set_state_shutdown	= lguest_clockevent_shutdown,
+	.rating			= INT_MAX,
+	.mult			= 1,
+	.shift			= 0,
+	.min_delta_ns		= 1000,
+	.min_delta_ticks	= 1000,
+	.max_delta_ns		= U32_MAX,
+	.max_delta_ticks	= U32_MAX,
+};
+
+/* Line 0 has no irq_chip flow to speak of: it is just the tick. */
+static void lguest_time_irq(struct irq_desc *desc)
+{
+	lguest_clockevent.event_handler(&lguest_clockevent);
+}
+
+static void __init lguest_time_init(void)
+{
+	if (lguest_setup_irq(LGUEST_IRQ_TIMER))
+		panic("lguest: cannot set up the timer interrupt\n");
+	irq_set_handler(LGUEST_IRQ_TIMER, lguest_time_irq);
+
+	lguest_clockevent.cpumask = cpumask_of(0);
+	clockevents_register_device(&lguest_clockevent);
+
+	clear_bit(LGUEST_IRQ_TIMER,
+		  (unsigned long *)lguest_data.blocked_interrupts);
+}
+
+void __init lguest_init_time(void)
+{
+	/* The rate is exact and the TSC never stops: no refining, no watchdog. */
+	setup_force_cpu_cap(X86_FEATURE_TSC_KNOWN_FREQ);
+	setup_force_cpu_cap(X86_FEATURE_TSC_RELIABLE);
+
+	x86_platform.calibrate_tsc = lguest_tsc_khz;
+	x86_platform.calibrate_cpu = lguest_tsc_khz;
+	x86_platform.get_wallclock = lguest_get_wallclock;
+	x86_platform.set_wallclock = lguest_set_wallclock;
+	x86_init.timers.timer_init = lguest_time_init;
+	x86_init.timers.setup_percpu_clockev = x86_init_noop;
+	x86_cpuinit.setup_percpu_clockev = x86_init_noop;
+}
