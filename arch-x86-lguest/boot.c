@@ -46,8 +46,12 @@
 struct lguest_data lguest_data __aligned(PAGE_SIZE) = {
 	.blocked_interrupts = { [0 ... LGUEST_DATA_NR_IRQS / 32 - 1] = ~0u },
 	.noirq_iret = (u32)lguest_noirq_iret,
+	.kernel_address = PAGE_OFFSET,
 	.hcall_status = { [0 ... LHCALL_RING_SIZE - 1] = LHCALL_STATUS_DONE },
 };
+
+/* Read by entry_32.S: iret goes to lguest_iret before alternatives can say so. */
+u8 lguest_booted __ro_after_init;
 
 /*
  * cpuid: what the CPU has, less what a ring-1 guest cannot use.  No SEP
@@ -74,6 +78,11 @@ static void lguest_cpuid(unsigned int *ax, unsigned int *bx,
 	case 1:
 		*cx = (*cx & LGUEST_CPUID1_ECX) | BIT(31);
 		*dx = (*dx & LGUEST_CPUID1_EDX) | BIT(13);
+		/*
+		 * Family 5: from 6 up, early_init_intel() reads the microcode
+		 * revision with raw MSR instructions, which trap in ring 1.
+		 */
+		*ax = (*ax & ~0x0ff00f00) | 0x500;
 		break;
 	case 5:
 		*ax = *bx = *cx = *dx = 0;
@@ -370,12 +379,13 @@ static void __init lguest_init_platform(void)
 	register_die_notifier(&lguest_gp_nb);
 }
 
-/* Called from head_32.S, on the kernel's page tables, at PAGE_OFFSET. */
+/*
+ * Called from head_32.S, on the kernel's page tables, at PAGE_OFFSET.  The
+ * ops go in first: even a printk() turns interrupts off and on.
+ */
 asmlinkage __visible void __init lguest_init(void)
 {
-	/* The switcher lives at the top: keep the fixmap below it. */
-	reserve_top_address(lguest_data.reserve_mem);
-
+	lguest_booted = 1;
 	setup_force_cpu_cap(X86_FEATURE_LGUEST);
 	setup_force_cpu_cap(X86_FEATURE_HYPERVISOR);
 	/* We cannot run the native iret, so the espfix dance is moot. */
@@ -387,6 +397,9 @@ asmlinkage __visible void __init lguest_init(void)
 	lguest_init_time();
 	lguest_init_console();
 	lguest_init_platform();
+
+	/* The switcher lives at the top: keep the fixmap below it. */
+	reserve_top_address(lguest_data.reserve_mem);
 
 	/* Traps from user mode will use init's stack until the first switch. */
 	hcall(LHCALL_SET_STACK, __KERNEL_DS | 1, init_task.thread.sp0,

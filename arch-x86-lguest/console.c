@@ -103,14 +103,12 @@ static int __init lguest_hvc_init(void)
 }
 device_initcall(lguest_hvc_init);
 
-/* x86_init.oem.arch_setup: the first hook of setup_arch(). */
-static void __init lguest_arch_setup(void)
-{
-	register_console(&lguest_boot_console);
-}
-
+/*
+ * Before start_kernel(): a console needs nothing but printk's own locks,
+ * and a crash in early boot is exactly when one is wanted.
+ */
 void __init lguest_init_console(void)
 {
-	x86_init.oem.arch_setup = lguest_arch_setup;
+	register_console(&lguest_boot_console);
 	add_preferred_console("hvc", 0, NULL);
 }

@@ -19,6 +19,7 @@
 struct task_struct;
 
 extern struct lguest_data lguest_data;
+extern u8 lguest_booted;
 
 /*
  * A hypercall: a software interrupt only ring 1 may raise.  The host

@@ -237,6 +237,7 @@ static int __init lg_module_init(void)
 	err = lguest_arch_host_init();
 	if (err)
 		return err;
+	lguest_init_tsc_khz();
 	lg_debugfs = debugfs_create_dir("lguest", NULL);
 	err = lguest_device_init();
 	if (err) {

@@ -12,6 +12,7 @@
  * other hypercall.  Every argument is the guest's, which means hostile: a
  * bad one kills the guest, never the host.
  */
+#include <linux/delay.h>
 #include <linux/ktime.h>
 #include <linux/timekeeping.h>
 #include <linux/uaccess.h>
@@ -23,12 +24,39 @@
  * LHCALL_LGUEST_INIT: the guest tells us where its struct lguest_data is,
  * and we fill in what it needs to know about its host.
  */
+/* The TSC rate guests are told; see lguest_init_tsc_khz(). */
+static u32 lg_tsc_khz;
+
+/*
+ * A guest's clocksource is the TSC at the rate we hand it.  A host whose
+ * own calibration failed (it happens under emulators, where there is no
+ * good reference timer) still has a TSC and a clock: measure one against
+ * the other, once, at load time.
+ */
+void __init lguest_init_tsc_khz(void)
+{
+	u64 t0, t1, c0, c1;
+
+	lg_tsc_khz = tsc_khz;
+	if (lg_tsc_khz || !boot_cpu_has(X86_FEATURE_TSC))
+		return;
+	t0 = ktime_get_ns();
+	c0 = rdtsc_ordered();
+	msleep(100);
+	t1 = ktime_get_ns();
+	c1 = rdtsc_ordered();
+	lg_tsc_khz = div64_u64((c1 - c0) * NSEC_PER_MSEC, t1 - t0);
+	pr_info("lguest: host TSC not calibrated; measured %u kHz\n",
+		lg_tsc_khz);
+}
+
 static void lg_register_data(struct lguest *lg, u32 gpa)
 {
 	u8 done[LHCALL_RING_SIZE];
 	struct timespec64 now;
 	u32 reserve_mem = -(u32)LGUEST_SWITCHER_ADDR;
-	u32 khz = tsc_khz;
+	u32 khz = lg_tsc_khz;
+	u32 kernel_address;
 	s64 sec;
 	u32 nsec;
 
@@ -46,6 +74,9 @@ static void lg_register_data(struct lguest *lg, u32 gpa)
 	sec = now.tv_sec;
 	nsec = now.tv_nsec;
 	memset(done, LHCALL_STATUS_DONE, sizeof(done));
+	if (!lg_read(lg, gpa + LG_DATA_OFF(kernel_address), &kernel_address, 4))
+		return;
+	lguest_set_kernel_address(lg, kernel_address);
 	if (lg_write(lg, gpa + LG_DATA_OFF(reserve_mem), &reserve_mem, 4) &&
 	    lg_write(lg, gpa + LG_DATA_OFF(tsc_khz), &khz, 4) &&
 	    lg_write(lg, gpa + LG_DATA_OFF(wallclock_sec), &sec, 8) &&

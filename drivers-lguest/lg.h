@@ -85,6 +85,8 @@ enum lg_exit {
  * @pgdirs:	the shadow page directories
  * @cur_pgdir:	index in @pgdirs of the one for the guest's cr3
  * @evict_next:	which shadow to reuse next when the guest has more cr3s
+ * @user_pgds:	page-directory slots below the guest's kernel_address: their
+ *		shadows go when the guest loads another cr3; 0 if none given
  * @gdt:	the guest's GDT, as sanitized by segments.c
  * @idt:	the guest's IDT entries, as checked by interrupts_and_traps.c
  * @ss1:	the guest kernel's stack segment, from LHCALL_SET_STACK
@@ -112,6 +114,7 @@ struct lguest {
 	struct lg_pgdir pgdirs[LG_NR_PGDIRS];
 	unsigned int cur_pgdir;
 	unsigned int evict_next;
+	unsigned int user_pgds;
 	struct desc_struct gdt[GDT_ENTRIES];
 	gate_desc idt[IDT_ENTRIES];
 	u32 ss1, esp1;
@@ -142,6 +145,7 @@ bool lg_read(struct lguest *lg, u32 gpa, void *buf, size_t len);
 bool lg_write(struct lguest *lg, u32 gpa, const void *buf, size_t len);
 
 /* hypercalls.c */
+void __init lguest_init_tsc_khz(void);
 void lguest_do_hypercall(struct lguest *lg);
 void lguest_flush_async(struct lguest *lg);
 
@@ -167,6 +171,7 @@ void lguest_free_pagetables(struct lguest *lg);
 bool lguest_prepare_pagetables(struct lguest *lg);
 unsigned long lguest_shadow_cr3(struct lguest *lg, pte_t *switcher_pte);
 bool lguest_demand_page(struct lguest *lg, u32 vaddr, u32 *errcode);
+void lguest_set_kernel_address(struct lguest *lg, u32 kernel_address);
 void lguest_new_pagetable(struct lguest *lg, u32 gpgdir);
 void lguest_flush_tlb(struct lguest *lg, u32 kernel);
 void lguest_free_pagetable(struct lguest *lg, u32 gpgdir);

@@ -67,12 +67,23 @@ static void release_pgd(pgd_t *spgd)
 	*spgd = __pgd(0);
 }
 
-static void flush_pgdir(pgd_t *pgdir)
+static void flush_pgdir_range(pgd_t *pgdir, unsigned int end)
 {
 	unsigned int i;
 
-	for (i = 0; i < SWITCHER_PGD_INDEX; i++)
+	for (i = 0; i < end; i++)
 		release_pgd(&pgdir[i]);
+}
+
+static void flush_pgdir(pgd_t *pgdir)
+{
+	flush_pgdir_range(pgdir, SWITCHER_PGD_INDEX);
+}
+
+/* What a TLB flush without the global entries forgets. */
+static void flush_pgdir_user(struct lguest *lg, pgd_t *pgdir)
+{
+	flush_pgdir_range(pgdir, lg->user_pgds ?: SWITCHER_PGD_INDEX);
 }
 
 int lguest_init_pagetables(struct lguest *lg)
@@ -119,6 +130,13 @@ static int find_pgdir(struct lguest *lg, u32 gpgdir)
 	return -1;
 }
 
+/* From lguest_data.kernel_address; a partly-user slot counts as user. */
+void lguest_set_kernel_address(struct lguest *lg, u32 kernel_address)
+{
+	lg->user_pgds = min_t(u32, DIV_ROUND_UP(kernel_address, PGDIR_SIZE),
+			      SWITCHER_PGD_INDEX);
+}
+
 /*
  * The guest switched to another page directory.  If we shadow it already,
  * fine; otherwise recycle a shadow (not the current one) for it.
@@ -139,6 +157,13 @@ void lguest_new_pagetable(struct lguest *lg, u32 gpgdir)
 		lg->evict_next = (i + 1) % LG_NR_PGDIRS;
 		flush_pgdir(lg->pgdirs[i].pgdir);
 		lg->pgdirs[i].gpgdir = gpgdir;
+	} else if (i != lg->cur_pgdir && lg->user_pgds) {
+		/*
+		 * Loading cr3 flushes a TLB's non-global entries, and Linux
+		 * counts on it: it does not flush for a process that is not
+		 * running.  Our shadow must forget as much.
+		 */
+		flush_pgdir_range(lg->pgdirs[i].pgdir, lg->user_pgds);
 	}
 	lg->cur_pgdir = i;
 	lg->regs.cr3 = gpgdir;
@@ -294,15 +319,16 @@ bool lguest_demand_page(struct lguest *lg, u32 vaddr, u32 *errcode)
 }
 
 /*
- * LHCALL_FLUSH_TLB: forget every shadow entry of the current directory;
- * with kernel set, of every directory: kernel mappings are in all of them.
+ * LHCALL_FLUSH_TLB: forget the current directory's shadow entries below the
+ * guest's kernel_address (all of them if it gave none); with kernel set,
+ * every entry of every directory: kernel mappings are in all of them.
  */
 void lguest_flush_tlb(struct lguest *lg, u32 kernel)
 {
 	unsigned int i;
 
 	if (!kernel) {
-		flush_pgdir(lg->pgdirs[lg->cur_pgdir].pgdir);
+		flush_pgdir_user(lg, lg->pgdirs[lg->cur_pgdir].pgdir);
 		return;
 	}
 	for (i = 0; i < LG_NR_PGDIRS; i++)

@@ -39,6 +39,11 @@ log "kernel: $OUT/arch/x86/boot/bzImage"
 # User-space pieces for the test VM, all static i386 binaries.
 mkdir -p "$TOOLS_OUT"
 gcc -m32 -static -O2 -Wall -o "$TOOLS_OUT/qemu-exit" "$TOP/scripts/rig/qemu-exit.c"
+if [ -d "$TREE/tools/lguest" ]; then
+	make -s -C "$TREE/tools/lguest" OUTPUT="$TOOLS_OUT/" \
+		KHDR_INCLUDES="-isystem $OUT/usr/include"
+	log "launcher: $TOOLS_OUT/lguest"
+fi
 rm -rf "$TOOLS_OUT/kselftest"
 [ -d "$TREE/tools/testing/selftests/lguest" ] || exit 0	# before that patch
 make -s -C "$TREE/tools/testing/selftests" TARGETS=lguest \

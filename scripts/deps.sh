@@ -3,7 +3,7 @@
 # Install the Debian packages the build, boot and checks need.
 . "$(dirname "$0")/lib.sh"
 
-PKGS=(build-essential gcc-multilib bc flex bison libelf-dev libssl-dev
+PKGS=(build-essential gcc-multilib lib32z1-dev bc flex bison libelf-dev libssl-dev
       cpio xz-utils zstd kmod file rsync git ccache python3 perl
       qemu-system-x86 sparse coccinelle ocaml-nox
       python3-ply python3-git)

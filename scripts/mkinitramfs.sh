@@ -20,6 +20,17 @@ busybox_i386() {
 	echo "$bb"
 }
 
+# The lguest guest's own initramfs: busybox and the guest's /init.
+guest_initramfs() {
+	local g=$CACHE/guest-initramfs
+	rm -rf "$g"
+	mkdir -p "$g"/{bin,sbin,usr/bin,usr/sbin,proc,sys,dev,tmp,etc}
+	cp "$(busybox_i386)" "$g/bin/busybox"
+	ln -s busybox "$g/bin/sh"
+	cp "$TOP/scripts/rig/guest-init" "$g/init"
+	(cd "$g" && find . | LC_ALL=C sort | cpio -o -H newc --quiet -R 0:0 | gzip -1)
+}
+
 root=$CACHE/initramfs
 img=$CACHE/initramfs.cpio.gz
 krel=$(cat "$OUT/include/config/kernel.release")
@@ -32,5 +43,12 @@ cp "$TOOLS_OUT/qemu-exit" "$root/bin/"
 mkdir -p "$root/lib/modules/$krel/kernel/drivers/lguest"
 cp "$OUT/drivers/lguest/lg.ko" "$root/lib/modules/$krel/kernel/drivers/lguest/"
 cp -a "$TOOLS_OUT/kselftest" "$root/kselftest"
+# The launcher and a guest: the same bzImage, with its own initramfs.
+if [ -x "$TOOLS_OUT/lguest" ]; then
+	cp "$TOOLS_OUT/lguest" "$root/bin/"
+	mkdir -p "$root/boot"
+	cp "$OUT/arch/x86/boot/bzImage" "$root/boot/bzImage"
+	guest_initramfs > "$root/boot/guest.cpio.gz"
+fi
 (cd "$root" && find . | LC_ALL=C sort | cpio -o -H newc --quiet -R 0:0 | gzip -1) > "$img"
 echo "$img"

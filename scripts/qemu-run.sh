@@ -13,7 +13,7 @@ img=$("$TOP/scripts/mkinitramfs.sh")
 qemu=(qemu-system-i386 -m 1024 -smp 2 -no-reboot -nographic
       -kernel "$OUT/arch/x86/boot/bzImage" -initrd "$img"
       -device isa-debug-exit,iobase=0xf4,iosize=0x04
-      -append "console=ttyS0 panic=-1 retain_initrd rig=$mode")
+      -append "console=ttyS0 panic=-1 retain_initrd rig=$mode ${LGUEST_RIG_ARGS:-}")
 # retain_initrd: i386 frees the relocated initrd without telling kmemleak,
 # and a kmemleak scan then faults on the pages DEBUG_PAGEALLOC unmapped.
 

@@ -31,6 +31,7 @@
 #define LOADER_UNDEFINED	0xffU		/* no boot loader ID assigned */
 #define BOOT_FLAG		0xaa55U
 #define E820_RAM		1U		/* E820_TYPE_RAM */
+#define E820_RESERVED		2U		/* E820_TYPE_RESERVED */
 
 static u32 nr_pgtables(u32 mem_size)
 {
@@ -114,10 +115,20 @@ static void setup_boot_params(const struct lg_boot *b, u8 *mem)
 		bp->hdr.ramdisk_image = b->initrd_addr;
 		bp->hdr.ramdisk_size = b->initrd_size;
 	}
+	/*
+	 * The PC layout: Linux ignores an e820 table of one entry, and knows
+	 * this one.  The hole below 1 MiB is memory the guest does not use.
+	 */
 	bp->e820_table[0].addr = 0;
-	bp->e820_table[0].size = b->mem_size;
+	bp->e820_table[0].size = LG_LOW_RAM_END;
 	bp->e820_table[0].type = E820_RAM;
-	bp->e820_entries = 1;
+	bp->e820_table[1].addr = LG_LOW_RAM_END;
+	bp->e820_table[1].size = LG_HIGH_RAM - LG_LOW_RAM_END;
+	bp->e820_table[1].type = E820_RESERVED;
+	bp->e820_table[2].addr = LG_HIGH_RAM;
+	bp->e820_table[2].size = b->mem_size - LG_HIGH_RAM;
+	bp->e820_table[2].type = E820_RAM;
+	bp->e820_entries = 3;
 }
 
 /*

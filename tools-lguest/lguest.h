@@ -40,6 +40,8 @@ typedef unsigned char u8;
 #define LG_CMDLINE		0x2000U		/* kernel command line */
 #define LG_PGDIR		0x3000U		/* initial page directory, cr3 */
 #define LG_PGTABLES		0x100000U	/* its page tables */
+#define LG_LOW_RAM_END		0x9F000U	/* e820: RAM below, the PC hole above */
+#define LG_HIGH_RAM		0x100000U	/* e820: RAM from here to the end */
 #define LG_KERNEL_MIN		0x200000U	/* lowest kernel segment */
 #define LG_MEM_MIN		(32U << 20)	/* smallest guest memory */
 #define LG_PAGE_OFFSET		0xC0000000U	/* the guest kernel's mapping */

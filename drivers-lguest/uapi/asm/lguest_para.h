@@ -111,6 +111,12 @@ struct lguest_hcall {
  * @tsc_khz:		set by the host: the TSC rate
  * @wallclock_sec:	set by the host: time of day at LHCALL_LGUEST_INIT
  * @wallclock_nsec:	and its nanoseconds
+ * @kernel_address:	set by the guest: where its kernel's mappings start.
+ *			They are the same in every page directory, like a
+ *			TLB's global entries; the host forgets the mappings
+ *			below (the non-global ones) when the guest loads
+ *			another page directory, as a TLB does.  0: keep them
+ *			all, the guest flushes by hypercall
  * @hcall_status:	the asynchronous ring's status bytes
  * @hcalls:		the asynchronous ring's calls
  */
@@ -124,7 +130,7 @@ struct lguest_data {
 	__u32 tsc_khz;
 	__s64 wallclock_sec;
 	__u32 wallclock_nsec;
-	__u32 reserved;
+	__u32 kernel_address;
 	__u8 hcall_status[LHCALL_RING_SIZE];
 	struct lguest_hcall hcalls[LHCALL_RING_SIZE];
 };
