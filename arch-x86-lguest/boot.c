@@ -14,25 +14,25 @@
  * mmu.c, interrupts in irq.c, time in time.c, the console in console.c,
  * and the batching of hypercalls in hcall.c.
  */
+#include <linux/cpufeature.h>
 #include <linux/init.h>
 #include <linux/kdebug.h>
 #include <linux/kernel.h>
 #include <linux/lguest.h>
 #include <linux/notifier.h>
 #include <linux/panic_notifier.h>
+#include <linux/pgtable.h>
 #include <linux/pm.h>
+#include <linux/processor.h>
 #include <linux/reboot.h>
 #include <linux/sched.h>
 #include <linux/smp.h>
 #include <linux/start_kernel.h>
 #include <asm/bootparam.h>
-#include <asm/cpufeature.h>
 #include <asm/desc.h>
 #include <asm/fixmap.h>
 #include <asm/insn.h>
 #include <asm/paravirt.h>
-#include <asm/pgtable.h>
-#include <asm/processor.h>
 #include <asm/reboot.h>
 #include <asm/setup.h>
 #include <asm/traps.h>

@@ -8,12 +8,12 @@
  * not for bulk data.
  */
 #include <linux/console.h>
+#include <linux/cpufeature.h>
 #include <linux/err.h>
 #include <linux/init.h>
 #include <linux/minmax.h>
 #include <linux/spinlock.h>
 #include <linux/string.h>
-#include <asm/cpufeature.h>
 #include <asm/x86_init.h>
 #include "../../../drivers/tty/hvc/hvc_console.h"
 #include "lguest.h"

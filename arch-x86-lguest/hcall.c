@@ -74,13 +74,13 @@ static void flush_queued(void)
 
 static void enter_lazy(enum lguest_lazy_mode mode)
 {
-	BUG_ON(this_cpu_read(lazy_mode) != LGUEST_LAZY_NONE);
+	WARN_ON_ONCE(this_cpu_read(lazy_mode) != LGUEST_LAZY_NONE);
 	this_cpu_write(lazy_mode, mode);
 }
 
 static void leave_lazy(enum lguest_lazy_mode mode)
 {
-	BUG_ON(this_cpu_read(lazy_mode) != mode);
+	WARN_ON_ONCE(this_cpu_read(lazy_mode) != mode);
 	flush_queued();
 	this_cpu_write(lazy_mode, LGUEST_LAZY_NONE);
 }

@@ -23,12 +23,14 @@ __visible unsigned long lguest_save_fl(void)
 {
 	return lguest_data.irq_enabled;
 }
+
 PV_CALLEE_SAVE_REGS_THUNK(lguest_save_fl);
 
 __visible void lguest_irq_disable(void)
 {
 	lguest_data.irq_enabled = 0;
 }
+
 PV_CALLEE_SAVE_REGS_THUNK(lguest_irq_disable);
 
 /*

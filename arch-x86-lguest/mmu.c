@@ -14,9 +14,8 @@
  * next process that gets the same page.
  */
 #include <linux/mm.h>
+#include <linux/pgtable.h>
 #include <asm/paravirt.h>
-#include <asm/pgalloc.h>
-#include <asm/pgtable.h>
 #include <asm/tlbflush.h>
 #include "lguest.h"
 
@@ -27,6 +26,7 @@ __visible unsigned long lguest_read_cr2(void)
 {
 	return lguest_data.cr2;
 }
+
 PV_CALLEE_SAVE_REGS_THUNK(lguest_read_cr2);
 
 static void lguest_write_cr2(unsigned long cr2)

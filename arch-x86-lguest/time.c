@@ -10,11 +10,11 @@
  * when we registered it.
  */
 #include <linux/clockchips.h>
+#include <linux/cpufeature.h>
 #include <linux/init.h>
 #include <linux/interrupt.h>
 #include <linux/irq.h>
 #include <linux/time64.h>
-#include <asm/cpufeature.h>
 #include <asm/x86_init.h>
 #include "lguest.h"
 

@@ -152,8 +152,20 @@ void lguest_load_idt_entry(struct lguest *lg, u32 vector, u32 lo, u32 hi)
 }
 
 /*
- * LHCALL_SET_STACK: where traps from guest user mode put their frames.  The
+ * LHCALL_SET_STACK: where traps from guest user mode put their frames, the
+ * guest kernel's stack: @pages pages ending at @esp (guest-virtual).  The
  * stack segment must be the guest kernel's.
+ *
+ * It is also the ring 1 stack of the guest's TSS, which the CPU switches to
+ * by itself for a system call that goes straight to the guest kernel (see
+ * lg_direct_syscall() in x86/core.c).  So page_tables.c keeps its pages
+ * mapped in the shadow, or the CPU's push of each trap frame would fault.
+ * A stack the guest's tables do not map (yet) is not an error: a trap that
+ * needs it finds out.  Nor is a stack reaching into the switcher's slot or
+ * wrapping around 0, which the guest can never map; but the CPU never gets
+ * such a stack (@stack_pages stays 0, so the system call vector keeps
+ * exiting), and a trap from user mode kills the guest when the frame cannot
+ * be pushed, as before.
  */
 void lguest_set_stack(struct lguest *lg, u32 ss, u32 esp, u32 pages)
 {
@@ -161,8 +173,17 @@ void lguest_set_stack(struct lguest *lg, u32 ss, u32 esp, u32 pages)
 		kill_guest(lg, "bad stack segment %#x", ss);
 		return;
 	}
+	if (pages < 1 || pages > LGUEST_STACK_MAX_PAGES) {
+		kill_guest(lg, "bad number of stack pages %u", pages);
+		return;
+	}
 	lg->ss1 = ss;
 	lg->esp1 = esp;
+	if (esp <= LGUEST_SWITCHER_ADDR && esp >= pages * PAGE_SIZE)
+		lg->stack_pages = pages;
+	else
+		lg->stack_pages = 0;
+	lguest_map_stack(lg);
 }
 
 /*

@@ -91,6 +91,11 @@ enum lg_exit {
  * @idt:	the guest's IDT entries, as checked by interrupts_and_traps.c
  * @ss1:	the guest kernel's stack segment, from LHCALL_SET_STACK
  * @esp1:	and stack pointer: where traps from guest user mode go
+ * @stack_pages: how many pages below @esp1 are the guest kernel's stack,
+ *		which page_tables.c keeps mapped in the current shadow; 0
+ *		if there is none, or none the CPU may use (see
+ *		lguest_set_stack()): the system call vector then always
+ *		exits instead of going straight to the guest kernel
  * @fpu:	the guest's FPU and SSE registers while it is not running
  * @dead:	the guest was killed, for @dead_reason
  * @exit:	a pending exit to the launcher, if @exit.exit_reason is set
@@ -118,6 +123,7 @@ struct lguest {
 	struct desc_struct gdt[GDT_ENTRIES];
 	gate_desc idt[IDT_ENTRIES];
 	u32 ss1, esp1;
+	u32 stack_pages;
 	struct fxregs_state fpu;
 	bool dead;
 	char dead_reason[LGUEST_REASON_LEN];
@@ -178,6 +184,7 @@ void lguest_free_pagetable(struct lguest *lg, u32 gpgdir);
 void lguest_set_pte(struct lguest *lg, u32 gpgdir, u32 vaddr, u32 pte);
 void lguest_set_pgd(struct lguest *lg, u32 gpgdir, u32 index);
 bool lguest_gva_to_gpa(struct lguest *lg, u32 vaddr, bool write, u32 *gpa);
+void lguest_map_stack(struct lguest *lg);
 
 /* x86/core.c: the switcher. */
 int __init lguest_arch_host_init(void);

@@ -167,6 +167,7 @@ void lguest_new_pagetable(struct lguest *lg, u32 gpgdir)
 	}
 	lg->cur_pgdir = i;
 	lg->regs.cr3 = gpgdir;
+	lguest_map_stack(lg);
 }
 
 /* Before each entry: the launcher may have set another cr3. */
@@ -329,10 +330,11 @@ void lguest_flush_tlb(struct lguest *lg, u32 kernel)
 
 	if (!kernel) {
 		flush_pgdir_user(lg, lg->pgdirs[lg->cur_pgdir].pgdir);
-		return;
+	} else {
+		for (i = 0; i < LG_NR_PGDIRS; i++)
+			flush_pgdir(lg->pgdirs[i].pgdir);
 	}
-	for (i = 0; i < LG_NR_PGDIRS; i++)
-		flush_pgdir(lg->pgdirs[i].pgdir);
+	lguest_map_stack(lg);
 }
 
 /*
@@ -348,6 +350,8 @@ void lguest_free_pagetable(struct lguest *lg, u32 gpgdir)
 	flush_pgdir(lg->pgdirs[i].pgdir);
 	if (i != lg->cur_pgdir)
 		lg->pgdirs[i].gpgdir = ~0U;
+	else
+		lguest_map_stack(lg);
 }
 
 /*
@@ -374,6 +378,7 @@ void lguest_set_pte(struct lguest *lg, u32 gpgdir, u32 vaddr, u32 pte)
 		release_pte(ptes[pte_index_of(vaddr)]);
 		ptes[pte_index_of(vaddr)] = __pte(0);
 	}
+	lguest_map_stack(lg);
 }
 
 /* LHCALL_SET_PGD: the guest changed a directory entry; drop its shadows. */
@@ -388,6 +393,7 @@ void lguest_set_pgd(struct lguest *lg, u32 gpgdir, u32 index)
 	for (i = 0; i < LG_NR_PGDIRS; i++)
 		if (lg->pgdirs[i].gpgdir == gpgdir)
 			release_pgd(&lg->pgdirs[i].pgdir[index]);
+	lguest_map_stack(lg);
 }
 
 /*
@@ -404,4 +410,50 @@ bool lguest_gva_to_gpa(struct lguest *lg, u32 vaddr, bool write, u32 *gpa)
 		return false;
 	*gpa = (gpte & PAGE_MASK) | (vaddr & ~PAGE_MASK);
 	return (u64)*gpa < lg->mem_size;
+}
+
+/* Is vaddr mapped writable in the current shadow? */
+static bool shadow_writable(struct lguest *lg, u32 vaddr)
+{
+	pgd_t spgd = lg->pgdirs[lg->cur_pgdir].pgdir[pgd_index_of(vaddr)];
+	pte_t *ptes;
+
+	if (pgd_index_of(vaddr) >= SWITCHER_PGD_INDEX ||
+	    !(pgd_flags(spgd) & _PAGE_PRESENT))
+		return false;
+	ptes = __va(pgd_val(spgd) & PAGE_MASK);
+	return (pte_flags(ptes[pte_index_of(vaddr)]) &
+		(_PAGE_PRESENT | _PAGE_RW)) == (_PAGE_PRESENT | _PAGE_RW);
+}
+
+/*
+ * Keep the guest kernel's stack (LHCALL_SET_STACK) mapped writable in the
+ * current shadow.  A system call from guest user mode goes straight to the
+ * guest kernel (see lg_direct_syscall() in x86/core.c): the CPU switches to
+ * this stack and pushes the trap frame there itself, and each push that
+ * faulted would cost the exit the direct trap is there to save.  So
+ * whenever the stack moves or the current shadow loses entries (a new cr3,
+ * a TLB flush, a changed entry) we fault its pages in, writable, exactly as
+ * the guest kernel's own write to them would.
+ *
+ * Only pages the guest's tables let its kernel write are mapped; the rest
+ * are left alone, without complaint: the guest may map its stack later.
+ * Should the CPU's push fault after all, that is an ordinary page fault
+ * from guest user mode, at the "int" instruction (the CPU undoes the
+ * half-delivered trap): lguest_demand_page() maps the page and the guest
+ * runs the instruction again, or the fault is reflected, and the host's
+ * own push of its frame on the unusable stack kills the guest.
+ */
+void lguest_map_stack(struct lguest *lg)
+{
+	u32 i, vaddr, gpa, errcode;
+
+	for (i = 0; i < lg->stack_pages && !lg->dead; i++) {
+		vaddr = lg->esp1 - 1 - i * PAGE_SIZE;
+		if (shadow_writable(lg, vaddr) ||
+		    !lguest_gva_to_gpa(lg, vaddr, true, &gpa))
+			continue;
+		errcode = X86_PF_WRITE;
+		lguest_demand_page(lg, vaddr, &errcode);
+	}
 }

@@ -2,11 +2,13 @@
 # SPDX-License-Identifier: GPL-2.0
 # Benchmark: in one QEMU run, the null-hypercall round trip through the
 # switcher next to a native getpid() on the same host, as a ratio, with
-# exits per operation from the guest's debugfs counters.
+# exits per operation from the guest's debugfs counters; then system calls,
+# fork, exec, pipe round trips, page faults and boot time natively and in
+# a Linux guest (scripts/rig/vbench), as guest/native ratios.
 . "$(dirname "$0")/lib.sh"
 
 "$TOP/scripts/deps.sh"
 "$TOP/scripts/fetch-base.sh"
 "$TOP/scripts/apply-series.sh"
 "$TOP/scripts/build.sh"
-"$TOP/scripts/qemu-run.sh" bench | grep '^bench:'
+"$TOP/scripts/qemu-run.sh" bench | grep -E '^v?bench:'

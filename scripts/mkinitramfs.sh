@@ -20,14 +20,19 @@ busybox_i386() {
 	echo "$bb"
 }
 
-# The lguest guest's own initramfs: busybox and the guest's /init.
+# The lguest guest's own initramfs: busybox, the guest's /init and the
+# guest half of lguest_linux_test (stripped: the guest unpacks it slowly).
 guest_initramfs() {
 	local g=$CACHE/guest-initramfs
+	local check=$TOOLS_OUT/kselftest/lguest/lguest_guest_check
 	rm -rf "$g"
 	mkdir -p "$g"/{bin,sbin,usr/bin,usr/sbin,proc,sys,dev,tmp,etc}
 	cp "$(busybox_i386)" "$g/bin/busybox"
 	ln -s busybox "$g/bin/sh"
 	cp "$TOP/scripts/rig/guest-init" "$g/init"
+	if [ -x "$check" ]; then
+		strip -o "$g/bin/lguest_guest_check" "$check"
+	fi
 	(cd "$g" && find . | LC_ALL=C sort | cpio -o -H newc --quiet -R 0:0 | gzip -1)
 }
 
@@ -39,6 +44,7 @@ mkdir -p "$root"/{bin,sbin,usr/bin,usr/sbin,proc,sys,dev,tmp,etc}
 cp "$(busybox_i386)" "$root/bin/busybox"
 ln -s busybox "$root/bin/sh"
 cp "$TOP/scripts/rig/init" "$root/init"
+cp "$TOP/scripts/rig/vbench" "$root/bin/vbench"
 cp "$TOOLS_OUT/qemu-exit" "$root/bin/"
 mkdir -p "$root/lib/modules/$krel/kernel/drivers/lguest"
 cp "$OUT/drivers/lguest/lg.ko" "$root/lib/modules/$krel/kernel/drivers/lguest/"

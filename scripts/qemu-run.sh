@@ -3,22 +3,34 @@
 # Boot the built kernel with the rig's initramfs in QEMU (TCG).
 #   qemu-run.sh test   run the kselftests; exit 0 only on a clean pass
 #   qemu-run.sh bench  run the benchmark; exit 0 if it ran cleanly
-#   qemu-run.sh demo   interactive: lg.ko loaded, a shell on the console
+#   qemu-run.sh demo   interactive: a Linux guest under lguest, its shell
+#   qemu-run.sh cmd    run the guest command in LGUEST_RIG_ARGS, exit with
+#                      its status (see run.sh)
 # The test run has a hard time limit: a hung or crashed VM is a failure.
 . "$(dirname "$0")/lib.sh"
 
 mode=${1:-demo}
 limit=${LGUEST_QEMU_TIMEOUT:-900}
 img=$("$TOP/scripts/mkinitramfs.sh")
+quiet=
+[ "$mode" = cmd ] && quiet=quiet
 qemu=(qemu-system-i386 -m 1024 -smp 2 -no-reboot -nographic
       -kernel "$OUT/arch/x86/boot/bzImage" -initrd "$img"
       -device isa-debug-exit,iobase=0xf4,iosize=0x04
-      -append "console=ttyS0 panic=-1 retain_initrd rig=$mode ${LGUEST_RIG_ARGS:-}")
+      -append "console=ttyS0 panic=-1 retain_initrd $quiet rig=$mode ${LGUEST_RIG_ARGS:-}")
 # retain_initrd: i386 frees the relocated initrd without telling kmemleak,
 # and a kmemleak scan then faults on the pages DEBUG_PAGEALLOC unmapped.
 
 if [ "$mode" = demo ]; then
 	exec "${qemu[@]}"
+fi
+if [ "$mode" = cmd ]; then
+	# The rig ends QEMU with (status << 1) | 1; anything else is a crash.
+	set +e
+	timeout --foreground -k 10 "$limit" "${qemu[@]}" </dev/null | tr -d '\r'
+	rc=${PIPESTATUS[0]}
+	[ $((rc & 1)) = 1 ] && exit $((rc >> 1))
+	die "QEMU ended without a verdict (status $rc)"
 fi
 
 log=$CACHE/qemu-$mode.log

@@ -19,13 +19,8 @@
 #include <asm/lguest_para.h>
 #include <linux/lguest.h>
 
-/* The kernel's names, as tools/include has them. */
-typedef unsigned long long u64;
-typedef unsigned int u32;
-typedef unsigned char u8;
-
-#define __noreturn		__attribute__((noreturn))
-#define __printf(a, b)		__attribute__((format(printf, a, b)))
+#include <linux/compiler.h>
+#include <linux/types.h>
 
 /* Exit statuses of the launcher. */
 #define LG_STATUS_POWEROFF	0	/* the guest powered off */

@@ -287,9 +287,9 @@ static void handle_hypercall(struct lg_guest *g, struct lguest_run *run)
 		run->hypercall.ret = console_read(g, arg[0], arg[1]);
 		break;
 	default:
-		pr_verbose(1, "unknown hypercall %#x(%#x, %#x, %#x, %#x): ENOSYS",
+		pr_verbose(1, "unknown hypercall %#x(%#x, %#x, %#x, %#x): EOPNOTSUPP",
 			   run->hypercall.nr, arg[0], arg[1], arg[2], arg[3]);
-		run->hypercall.ret = -ENOSYS;
+		run->hypercall.ret = -EOPNOTSUPP;
 	}
 }
 

@@ -275,6 +275,30 @@ static unsigned int lg_gate_dpl(struct lguest *lg, unsigned int vector)
 	return 0;
 }
 
+/*
+ * May the system call vector go straight to the guest kernel?  That needs
+ * a guest gate open to ring 3 (lguest_load_idt_entry() made sure it leads
+ * into LGUEST_KERNEL_CS) and a kernel stack for the CPU to switch to (the
+ * TSS's ss1:esp1, from LHCALL_SET_STACK, which keeps its pages mapped).
+ * Nothing else is safe to send past the host: hardware interrupts and
+ * faults need it (shadow paging, the page-fault address, the emulation of
+ * interrupts), and a gate on any other vector that software can raise
+ * would let guest user space fake them.
+ */
+static bool lg_direct_syscall(struct lguest *lg)
+{
+	const gate_desc *gate = &lg->idt[IA32_SYSCALL_VECTOR];
+
+	return gate->bits.p && gate->bits.dpl == 3 &&
+	       gate->segment == LGUEST_KERNEL_CS &&
+	       lg->ss1 == LGUEST_KERNEL_DS && lg->stack_pages;
+}
+
+/*
+ * Every gate is rebuilt on every entry, from this guest's state alone: the
+ * pages are this CPU's, not this guest's, and the guest that ran here last
+ * may have been another one, with another system call gate.
+ */
 static void lg_setup_idt(struct lguest *lg, struct lguest_ro_state *state)
 {
 	unsigned int v;
@@ -283,6 +307,18 @@ static void lg_setup_idt(struct lguest *lg, struct lguest_ro_state *state)
 		pack_gate(&state->guest_idt[v], GATE_INTERRUPT,
 			  lg_switcher_addr(lguest_stub_offsets[v]),
 			  lg_gate_dpl(lg, v), 0, LGUEST_CS);
+	/*
+	 * A direct system call: guest user space to its kernel's handler in
+	 * ring 1, on the TSS's ring 1 stack, without an exit.  A trap gate,
+	 * whatever the guest asked for: an interrupt gate would clear the
+	 * real IF, which ring 1 cannot set again, and host interrupts must
+	 * keep preempting the guest kernel.  Its handler clears its own
+	 * virtual IF if it wants it off (see "Direct traps" in switcher.rst).
+	 */
+	if (lg_direct_syscall(lg))
+		pack_gate(&state->guest_idt[IA32_SYSCALL_VECTOR], GATE_TRAP,
+			  gate_offset(&lg->idt[IA32_SYSCALL_VECTOR]), 3, 0,
+			  LGUEST_KERNEL_CS);
 	state->guest_idt_desc.d.size = IDT_ENTRIES * sizeof(gate_desc) - 1;
 	state->guest_idt_desc.d.address = (unsigned long)state->guest_idt;
 }
@@ -290,8 +326,9 @@ static void lg_setup_idt(struct lguest *lg, struct lguest_ro_state *state)
 /*
  * The guest's TSS: a trap from the guest lands at the end of the register
  * page, on the switcher's data segment; the guest kernel's stack is in the
- * ring 1 slot; and the I/O bitmap lies past the limit, so "in" and "out"
- * always fault.
+ * ring 1 slot, where the CPU finds it for a direct system call (rewritten
+ * on every entry, like the IDT: the last guest here may have had another);
+ * and the I/O bitmap lies past the limit, so "in" and "out" always fault.
  */
 static void lg_setup_tss(struct lguest *lg, struct lguest_pages *pages)
 {

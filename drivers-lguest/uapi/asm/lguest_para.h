@@ -38,6 +38,21 @@
 #define LHCALL_LOAD_GDT_ENTRY	18	/* ebx: index, ecx/edx: entry low/high */
 #define LHCALL_SEND_INTERRUPTS	19	/* deliver pending interrupts now */
 
+/*
+ * LHCALL_SET_STACK gives the guest kernel's stack for traps from its user
+ * mode: segment LGUEST_KERNEL_DS, and the @pages pages (1 to
+ * LGUEST_STACK_MAX_PAGES, else the guest is killed) whose top is esp1, a
+ * guest-virtual address.  The host keeps those pages mapped while the
+ * stack is current, so that "int $0x80" from guest user mode can go
+ * straight to the guest's handler, with the CPU switching stacks and no
+ * exit, when the guest's IDT entry for it has DPL 3.  The handler is then
+ * entered as through a trap gate, whatever the entry's type: it must clear
+ * lguest_data.irq_enabled itself if it wants interrupts off.  A stack
+ * reaching into the memory the host reserves (lguest_data.reserve_mem)
+ * can never be used: traps from user mode then kill the guest.
+ */
+#define LGUEST_STACK_MAX_PAGES	16
+
 /* Calls from here up go to the launcher. */
 #define LHCALL_LAUNCHER_BASE	0x1000
 

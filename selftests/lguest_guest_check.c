@@ -1,0 +1,798 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The guest half of lguest_linux_test: a static i386 program that runs
+ * inside an lguest guest (it is /bin/lguest_guest_check in the rig's guest
+ * initramfs) and checks the guest from its own user space.
+ *
+ *	lguest_guest_check [boot] [time] [getpid]	(no argument: all three)
+ *
+ * Everything the host test looks at is a line starting with "LGTEST ":
+ *
+ *	LGTEST check NAME ok: DETAILS		one per boot check
+ *	LGTEST check NAME FAIL: DETAILS
+ *	LGTEST verdict ok: N checks		or "FAIL: M of N checks failed"
+ *	LGTEST time start wall=SEC.NSEC		CLOCK_REALTIME, then "sleep 2"
+ *	LGTEST time end guest_ns=NS		what the guest measured
+ *	LGTEST getpid ready			then a line is read from stdin
+ *	LGTEST getpid done calls=N ns_per_call=NS	then another line
+ *
+ * The boot checks compare the guest with what the host passed on the
+ * kernel command line (lgtest_release=, the kernel release it booted;
+ * lgtest_mem_kb=, the memory it gave), look for warnings in the kernel
+ * log and exercise the basics of a Linux system: fork, exec, pipes,
+ * signals, threads, the FPU and many short processes.  For "getpid" the host reads the guest's exit counters while
+ * the guest waits on stdin, before and after the system calls.
+ *
+ * It exits with 0 if every check passed.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <limits.h>
+#include <math.h>
+#include <poll.h>
+#include <pthread.h>
+#include <sched.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <termios.h>
+#include <time.h>
+#include <unistd.h>
+#include <sys/klog.h>
+#include <sys/syscall.h>
+#include <sys/time.h>
+#include <sys/utsname.h>
+#include <sys/wait.h>
+
+#define SELF			"/proc/self/exe"
+#define PARAVIRT_BANNER		"Booting paravirtualized kernel on lguest"
+#define SYSLOG_READ_ALL		3	/* klogctl() actions, see syslog(2) */
+#define SYSLOG_SIZE_BUFFER	10
+
+#define COW_BYTES		(1 << 20)
+#define PIPE_BYTES		(4 << 20)
+#define THREADS			4
+#define THREAD_LOOPS		100000
+#define FPU_TERMS		200000
+#define NR_PROCS		200
+#define SLEEP_SECONDS		2
+#define GETPID_CALLS		1000000
+#define HOST_WAIT_MS		120000	/* for the host's go-ahead */
+
+#define MSG_LEN			256
+
+/* Fail the current check with a message, from inside a check function. */
+#define CHECK(cond, msg, ...)						\
+	do {								\
+		if (!(cond)) {						\
+			snprintf(msg, MSG_LEN, __VA_ARGS__);		\
+			return false;					\
+		}							\
+	} while (0)
+
+static long long now_ns(clockid_t clk)
+{
+	struct timespec ts;
+
+	clock_gettime(clk, &ts);
+	return ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+/* The value of NAME= on the kernel command line, or false. */
+static bool cmdline_param(const char *name, char *val, size_t len)
+{
+	char buf[4096], *word, *save;
+	size_t nlen = strlen(name);
+	FILE *f = fopen("/proc/cmdline", "r");
+	bool found = false;
+
+	if (!f)
+		return false;
+	if (!fgets(buf, sizeof(buf), f))
+		buf[0] = '\0';
+	fclose(f);
+	for (word = strtok_r(buf, " \n", &save); word;
+	     word = strtok_r(NULL, " \n", &save)) {
+		if (!strncmp(word, name, nlen) && word[nlen] == '=') {
+			snprintf(val, len, "%s", word + nlen + 1);
+			found = true;
+		}
+	}
+	return found;
+}
+
+/* Wait for a child; its wait status, or -1. */
+static int wait_child(pid_t pid)
+{
+	int status;
+
+	while (waitpid(pid, &status, 0) < 0) {
+		if (errno != EINTR)
+			return -1;
+	}
+	return status;
+}
+
+static bool exited_with(int status, int code)
+{
+	return status != -1 && WIFEXITED(status) &&
+	       WEXITSTATUS(status) == code;
+}
+
+static bool killed_by(int status, int sig)
+{
+	return status != -1 && WIFSIGNALED(status) && WTERMSIG(status) == sig;
+}
+
+static bool check_uname(char *msg)
+{
+	struct utsname u;
+	char want[256];
+
+	CHECK(cmdline_param("lgtest_release", want, sizeof(want)), msg,
+	      "no lgtest_release= on the kernel command line");
+	CHECK(!uname(&u), msg, "uname: %s", strerror(errno));
+	CHECK(!strcmp(u.release, want), msg,
+	      "uname -r is %.64s, the host booted %.64s", u.release, want);
+	snprintf(msg, MSG_LEN, "%s %s %s", u.sysname, u.release, u.machine);
+	return true;
+}
+
+/* The kernel log, NUL-terminated, to free(); or NULL and why in @msg. */
+static char *read_klog(char *msg)
+{
+	int size = klogctl(SYSLOG_SIZE_BUFFER, NULL, 0), n;
+	char *buf;
+
+	if (size <= 0) {
+		snprintf(msg, MSG_LEN, "klogctl: %s", strerror(errno));
+		return NULL;
+	}
+	buf = malloc(size + 1);
+	if (!buf) {
+		snprintf(msg, MSG_LEN, "out of memory");
+		return NULL;
+	}
+	n = klogctl(SYSLOG_READ_ALL, buf, size);
+	if (n < 0) {
+		snprintf(msg, MSG_LEN, "klogctl: %s", strerror(errno));
+		free(buf);
+		return NULL;
+	}
+	buf[n] = '\0';
+	return buf;
+}
+
+/* The kernel log must say that the paravirt ops are lguest's. */
+static bool check_paravirt(char *msg)
+{
+	char *buf = read_klog(msg), *line;
+	bool found;
+
+	if (!buf)
+		return false;
+	found = strstr(buf, PARAVIRT_BANNER);
+	line = strstr(buf, "Booting paravirtualized kernel");
+	if (line)
+		line[strcspn(line, "\n")] = '\0';
+	snprintf(msg, MSG_LEN, "kernel log: %s",
+		 line ? line : "no \"Booting paravirtualized kernel\" line");
+	free(buf);
+	return found;
+}
+
+/* What the debug options say when the kernel went wrong. */
+static const char * const klog_bad[] = {
+	"[ cut here ]", "WARNING: CPU:", "BUG:", "Oops", "general protection",
+	"Call Trace", "UBSAN:", "possible circular", "possible recursive",
+	"inconsistent lock", "list_add corruption", "list_del corruption",
+	"sleeping function called",
+};
+
+/* The guest kernel has nothing to complain about. */
+static bool check_kernel_log(char *msg)
+{
+	char *buf = read_klog(msg), *bad = NULL, *p;
+	size_t i;
+
+	if (!buf)
+		return false;
+	for (i = 0; i < sizeof(klog_bad) / sizeof(klog_bad[0]); i++) {
+		p = strstr(buf, klog_bad[i]);
+		if (p && (!bad || p < bad))
+			bad = p;
+	}
+	if (bad) {
+		while (bad > buf && bad[-1] != '\n')
+			bad--;
+		bad[strcspn(bad, "\n")] = '\0';
+		snprintf(msg, MSG_LEN, "%.200s", bad);
+	} else {
+		snprintf(msg, MSG_LEN, "no warnings");
+	}
+	free(buf);
+	return !bad;
+}
+
+static bool check_memtotal(char *msg)
+{
+	unsigned long total = 0, want;
+	char val[64], line[256];
+	FILE *f;
+
+	CHECK(cmdline_param("lgtest_mem_kb", val, sizeof(val)), msg,
+	      "no lgtest_mem_kb= on the kernel command line");
+	want = strtoul(val, NULL, 10);
+	f = fopen("/proc/meminfo", "r");
+	CHECK(f, msg, "/proc/meminfo: %s", strerror(errno));
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "MemTotal: %lu kB", &total) == 1)
+			break;
+	fclose(f);
+	/* The kernel keeps its image and early allocations out of it. */
+	CHECK(total <= want && total >= want / 10 * 8, msg,
+	      "MemTotal %lu kB, the host gave %lu kB", total, want);
+	snprintf(msg, MSG_LEN, "MemTotal %lu kB of %lu kB", total, want);
+	return true;
+}
+
+/* fork(): the child gets a copy of memory (copy on write) and its parent. */
+static bool check_fork(char *msg)
+{
+	unsigned char *buf = malloc(COW_BYTES);
+	pid_t parent = getpid(), pid;
+	int status;
+	size_t i;
+
+	CHECK(buf, msg, "out of memory");
+	memset(buf, 0x5a, COW_BYTES);
+	fflush(stdout);
+	pid = fork();
+	CHECK(pid >= 0, msg, "fork: %s", strerror(errno));
+	if (!pid) {
+		for (i = 0; i < COW_BYTES; i++)
+			if (buf[i] != 0x5a)
+				_exit(1);
+		memset(buf, 0xa5, COW_BYTES);
+		_exit(getppid() == parent ? 42 : 2);
+	}
+	status = wait_child(pid);
+	for (i = 0; i < COW_BYTES; i++)
+		if (buf[i] != 0x5a)
+			break;
+	free(buf);
+	CHECK(exited_with(status, 42), msg,
+	      "child ended with wait status %#x, expected exit 42", status);
+	CHECK(i == COW_BYTES, msg,
+	      "the child's writes showed in the parent at byte %zu", i);
+	snprintf(msg, MSG_LEN, "child exited with 42, %d KiB copied on write",
+		 COW_BYTES >> 10);
+	return true;
+}
+
+/* exec() this program again; it writes a token back through a pipe. */
+static bool check_exec(char *msg)
+{
+	char token[64], got[64];
+	size_t len = 0;
+	ssize_t n;
+	int p[2], status;
+	pid_t pid;
+
+	snprintf(token, sizeof(token), "exec-token-%d", getpid());
+	CHECK(!pipe(p), msg, "pipe: %s", strerror(errno));
+	fflush(stdout);
+	pid = fork();
+	CHECK(pid >= 0, msg, "fork: %s", strerror(errno));
+	if (!pid) {
+		close(p[0]);
+		dup2(p[1], STDOUT_FILENO);
+		execl(SELF, "lguest_guest_check", "--echo", token, NULL);
+		_exit(127);
+	}
+	close(p[1]);
+	while (len < sizeof(got) - 1 &&
+	       (n = read(p[0], got + len, sizeof(got) - 1 - len)) > 0)
+		len += n;
+	got[len] = '\0';
+	close(p[0]);
+	status = wait_child(pid);
+	CHECK(exited_with(status, 0), msg,
+	      "exec'd child ended with wait status %#x", status);
+	CHECK(!strcmp(got, token), msg, "exec'd child wrote '%s', not '%s'",
+	      got, token);
+	snprintf(msg, MSG_LEN, "exec'd %s, it wrote back '%s'", SELF, got);
+	return true;
+}
+
+static unsigned char pipe_byte(size_t i)
+{
+	return (i * 7 + i / 4093) & 0xff;
+}
+
+/* Push PIPE_BYTES through a pipe in odd-sized pieces and check them. */
+static bool check_pipe(char *msg)
+{
+	static unsigned char buf[65536];
+	size_t done = 0, bad = SIZE_MAX, i, len;
+	int p[2], status;
+	ssize_t n;
+	pid_t pid;
+
+	CHECK(!pipe(p), msg, "pipe: %s", strerror(errno));
+	fflush(stdout);
+	pid = fork();
+	CHECK(pid >= 0, msg, "fork: %s", strerror(errno));
+	if (!pid) {
+		close(p[0]);
+		while (done < PIPE_BYTES) {
+			len = 1 + (done * 13) % sizeof(buf);
+			if (len > PIPE_BYTES - done)
+				len = PIPE_BYTES - done;
+			for (i = 0; i < len; i++)
+				buf[i] = pipe_byte(done + i);
+			n = write(p[1], buf, len);
+			if (n <= 0)
+				_exit(1);
+			done += n;
+		}
+		_exit(0);
+	}
+	close(p[1]);
+	while ((n = read(p[0], buf, sizeof(buf))) > 0) {
+		for (i = 0; i < (size_t)n && bad == SIZE_MAX; i++)
+			if (buf[i] != pipe_byte(done + i))
+				bad = done + i;
+		done += n;
+	}
+	close(p[0]);
+	status = wait_child(pid);
+	CHECK(exited_with(status, 0), msg,
+	      "writer ended with wait status %#x", status);
+	CHECK(bad == SIZE_MAX, msg, "wrong byte at offset %zu", bad);
+	CHECK(done == PIPE_BYTES, msg, "read %zu bytes of %d", done,
+	      PIPE_BYTES);
+	snprintf(msg, MSG_LEN, "%d KiB through a pipe", PIPE_BYTES >> 10);
+	return true;
+}
+
+/* Addresses in the page at 0, which nothing maps. */
+static int *volatile bad_ptr = (int *)32;
+static int *volatile null_ptr = (int *)16;
+
+static volatile sig_atomic_t got_usr1, got_alarm;
+static sigjmp_buf segv_env;
+static void *volatile segv_addr;
+
+static void on_usr1(int sig)
+{
+	got_usr1++;
+}
+
+static void on_alarm(int sig)
+{
+	got_alarm++;
+}
+
+static void on_segv(int sig, siginfo_t *si, void *uc)
+{
+	segv_addr = si->si_addr;
+	siglongjmp(segv_env, 1);
+}
+
+/* A child that dies of a signal it raises itself (by a fault). */
+static int child_fault(int how)
+{
+	volatile int zero = 0;
+	pid_t pid;
+
+	fflush(stdout);
+	pid = fork();
+	if (pid < 0)
+		return -1;
+	if (!pid) {
+		if (how == SIGSEGV)
+			*null_ptr = 1;
+		else
+			_exit(100 / zero);
+		_exit(0);
+	}
+	return wait_child(pid);
+}
+
+static bool check_signals(char *msg)
+{
+	struct sigaction sa = { 0 };
+	struct itimerval it = { .it_value = { 0, 20000 } };
+	long long deadline;
+	int status;
+	pid_t pid;
+
+	/* A handler, on a signal sent to ourselves. */
+	sa.sa_handler = on_usr1;
+	sigaction(SIGUSR1, &sa, NULL);
+	raise(SIGUSR1);
+	CHECK(got_usr1 == 1, msg, "SIGUSR1 handler ran %d times",
+	      (int)got_usr1);
+
+	/* A timer signal, delivered while we spin in user mode. */
+	sa.sa_handler = on_alarm;
+	sigaction(SIGALRM, &sa, NULL);
+	CHECK(!setitimer(ITIMER_REAL, &it, NULL), msg, "setitimer: %s",
+	      strerror(errno));
+	deadline = now_ns(CLOCK_MONOTONIC) + 5000000000LL;
+	while (!got_alarm && now_ns(CLOCK_MONOTONIC) < deadline)
+		;
+	CHECK(got_alarm, msg, "no SIGALRM within 5 s of a 20 ms timer");
+
+	/* A page fault in user mode: the handler sees the right address. */
+	sa.sa_handler = NULL;
+	sa.sa_sigaction = on_segv;
+	sa.sa_flags = SA_SIGINFO;
+	sigaction(SIGSEGV, &sa, NULL);
+	if (!sigsetjmp(segv_env, 1))
+		*bad_ptr = 1;
+	signal(SIGSEGV, SIG_DFL);
+	CHECK(segv_addr == bad_ptr, msg,
+	      "SIGSEGV handler saw address %p, expected %p", segv_addr,
+	      bad_ptr);
+
+	/* Faults that kill, and a kill() from another process. */
+	status = child_fault(SIGSEGV);
+	CHECK(killed_by(status, SIGSEGV), msg,
+	      "NULL write: wait status %#x, expected SIGSEGV", status);
+	status = child_fault(SIGFPE);
+	CHECK(killed_by(status, SIGFPE), msg,
+	      "division by zero: wait status %#x, expected SIGFPE", status);
+	fflush(stdout);
+	pid = fork();
+	CHECK(pid >= 0, msg, "fork: %s", strerror(errno));
+	if (!pid) {
+		for (;;)
+			pause();
+	}
+	kill(pid, SIGTERM);
+	status = wait_child(pid);
+	CHECK(killed_by(status, SIGTERM), msg,
+	      "kill(SIGTERM): wait status %#x", status);
+	snprintf(msg, MSG_LEN,
+		 "SIGUSR1 handled, SIGALRM from a timer, SIGSEGV at %p handled, SIGSEGV, SIGFPE and SIGTERM killed children",
+		 segv_addr);
+	return true;
+}
+
+static pthread_mutex_t count_lock = PTHREAD_MUTEX_INITIALIZER;
+static long thread_count;
+static __thread long tls_value;
+
+/* Each thread counts under the lock; its TLS variable must stay its own. */
+static void *thread_fn(void *arg)
+{
+	long id = (long)arg, i;
+
+	tls_value = id * 1000;
+	for (i = 0; i < THREAD_LOOPS; i++) {
+		pthread_mutex_lock(&count_lock);
+		thread_count++;
+		pthread_mutex_unlock(&count_lock);
+		if (!(i % 1000))
+			sched_yield();
+	}
+	return tls_value == id * 1000 ? (void *)&tls_value : NULL;
+}
+
+static bool check_threads(char *msg)
+{
+	pthread_t t[THREADS];
+	void *ret[THREADS];
+	long i, j;
+	int err;
+
+	tls_value = -1;
+	for (i = 0; i < THREADS; i++) {
+		err = pthread_create(&t[i], NULL, thread_fn, (void *)(i + 1));
+		CHECK(!err, msg, "pthread_create: %s", strerror(err));
+	}
+	for (i = 0; i < THREADS; i++)
+		pthread_join(t[i], &ret[i]);
+	for (i = 0; i < THREADS; i++) {
+		CHECK(ret[i], msg, "thread %ld: its TLS variable changed", i);
+		for (j = 0; j < i; j++)
+			CHECK(ret[i] != ret[j], msg,
+			      "threads %ld and %ld share a TLS variable", i, j);
+	}
+	CHECK(tls_value == -1, msg, "main thread's TLS variable changed");
+	CHECK(thread_count == THREADS * THREAD_LOOPS, msg,
+	      "count is %ld, expected %d", thread_count,
+	      THREADS * THREAD_LOOPS);
+	snprintf(msg, MSG_LEN, "%d threads counted to %ld, TLS separate",
+		 THREADS, thread_count);
+	return true;
+}
+
+/*
+ * Sum 1/k^2 + sin^2(k) + cos^2(k) for k = 1..n: the first terms tend to
+ * pi^2/6, the others add exactly n (within rounding).  Yielding every so
+ * often switches to the other tasks computing at the same time, so their
+ * FPU states must be kept apart.
+ */
+static __attribute__((noinline)) double fpu_sum(long n)
+{
+	double sum = 0, k;
+	long i;
+
+	for (i = 1; i <= n; i++) {
+		k = i;
+		sum += 1.0 / (k * k) + sin(k) * sin(k) + cos(k) * cos(k);
+		if (!(i % 1000))
+			sched_yield();
+	}
+	return sum - n;
+}
+
+/*
+ * Much the same with SSE2 arithmetic (the default for -m32 is the x87).
+ * The result goes through memory: it would be returned in an x87 register.
+ */
+__attribute__((noinline, target("sse2,fpmath=sse")))
+static void sse_sum(long n, double *res)
+{
+	double sum = 0, k;
+	long i;
+
+	for (i = 1; i <= n; i++) {
+		k = i;
+		sum += 1.0 / (k * k) + sqrt(k) * sqrt(k) / k;
+		if (!(i % 1000))
+			sched_yield();
+	}
+	*res = sum - n;
+}
+
+static void *fpu_thread(void *arg)
+{
+	double *res = arg;
+
+	res[0] = fpu_sum(FPU_TERMS + 1);
+	return NULL;
+}
+
+static bool check_fpu(char *msg)
+{
+	const double basel = M_PI * M_PI / 6;
+	double ref[2], got[2], child, sse_ref = 0, sse_got = 0;
+	bool sse = __builtin_cpu_supports("sse2");
+	pthread_t t;
+	int p[2], status;
+	pid_t pid;
+
+	/* First alone, then with a process and a thread at it too. */
+	ref[0] = fpu_sum(FPU_TERMS);
+	ref[1] = fpu_sum(FPU_TERMS + 1);
+	if (sse)
+		sse_sum(FPU_TERMS, &sse_ref);
+	CHECK(!pipe(p), msg, "pipe: %s", strerror(errno));
+	fflush(stdout);
+	pid = fork();
+	CHECK(pid >= 0, msg, "fork: %s", strerror(errno));
+	if (!pid) {
+		child = fpu_sum(FPU_TERMS);
+		_exit(write(p[1], &child, sizeof(child)) == sizeof(child) ?
+		      0 : 1);
+	}
+	close(p[1]);
+	pthread_create(&t, NULL, fpu_thread, &got[1]);
+	got[0] = fpu_sum(FPU_TERMS);
+	if (sse)
+		sse_sum(FPU_TERMS, &sse_got);
+	pthread_join(t, NULL);
+	if (read(p[0], &child, sizeof(child)) != sizeof(child))
+		child = NAN;
+	close(p[0]);
+	status = wait_child(pid);
+	CHECK(exited_with(status, 0), msg, "child: wait status %#x", status);
+	CHECK(fabs(ref[0] - basel) < 2e-5, msg,
+	      "sum is %.15g, expected about %.15g", ref[0], basel);
+	CHECK(got[0] == ref[0] && got[1] == ref[1] && child == ref[0], msg,
+	      "sums differ when run together: %.17g %.17g %.17g, alone %.17g %.17g",
+	      got[0], got[1], child, ref[0], ref[1]);
+	CHECK(fabs(sse_ref - basel) < 2e-5 || !sse, msg,
+	      "SSE sum is %.15g, expected about %.15g", sse_ref, basel);
+	CHECK(sse_got == sse_ref, msg,
+	      "SSE sums differ: %.17g together, %.17g alone", sse_got,
+	      sse_ref);
+	snprintf(msg, MSG_LEN,
+		 "x87%s: sum %.12f (pi^2/6 = %.12f) in 2 processes and 2 threads",
+		 sse ? " and SSE2" : "", ref[0], basel);
+	return true;
+}
+
+/* Many short processes: fork, exec this program, exit with a code. */
+static bool check_procs(char *msg)
+{
+	long long t0 = now_ns(CLOCK_MONOTONIC);
+	char code[16];
+	int i, status;
+	pid_t pid;
+
+	fflush(stdout);
+	for (i = 0; i < NR_PROCS; i++) {
+		snprintf(code, sizeof(code), "%d", i % 128);
+		pid = fork();
+		CHECK(pid >= 0, msg, "process %d: fork: %s", i,
+		      strerror(errno));
+		if (!pid) {
+			execl(SELF, "lguest_guest_check", "--exit", code, NULL);
+			_exit(255);
+		}
+		status = wait_child(pid);
+		CHECK(exited_with(status, i % 128), msg,
+		      "process %d: wait status %#x, expected exit %d", i,
+		      status, i % 128);
+	}
+	snprintf(msg, MSG_LEN, "%d processes, %lld ms each", NR_PROCS,
+		 (now_ns(CLOCK_MONOTONIC) - t0) / NR_PROCS / 1000000);
+	return true;
+}
+
+static const struct {
+	const char *name;
+	bool (*fn)(char *msg);
+} boot_checks[] = {
+	{ "uname",	check_uname },
+	{ "paravirt",	check_paravirt },
+	{ "memtotal",	check_memtotal },
+	{ "kernel_log",	check_kernel_log },
+	{ "fork",	check_fork },
+	{ "exec",	check_exec },
+	{ "pipe",	check_pipe },
+	{ "signals",	check_signals },
+	{ "threads",	check_threads },
+	{ "fpu",	check_fpu },
+	{ "procs",	check_procs },
+};
+
+static int run_boot_checks(void)
+{
+	int n = sizeof(boot_checks) / sizeof(boot_checks[0]);
+	char msg[MSG_LEN];
+	int i, failed = 0;
+	bool ok;
+
+	for (i = 0; i < n; i++) {
+		msg[0] = '\0';
+		ok = boot_checks[i].fn(msg);
+		printf("LGTEST check %s %s: %s\n", boot_checks[i].name,
+		       ok ? "ok" : "FAIL", msg);
+		failed += !ok;
+	}
+	if (failed)
+		printf("LGTEST verdict FAIL: %d of %d checks failed\n",
+		       failed, n);
+	else
+		printf("LGTEST verdict ok: %d checks\n", n);
+	return failed ? 1 : 0;
+}
+
+/*
+ * "sleep 2" between two lines, which the host timestamps as they arrive.
+ * The first also gives the guest's time of day to compare with the host's.
+ */
+static int run_time(void)
+{
+	struct timespec wall;
+	long long t0;
+	int status;
+	pid_t pid;
+
+	clock_gettime(CLOCK_REALTIME, &wall);
+	t0 = now_ns(CLOCK_MONOTONIC);
+	printf("LGTEST time start wall=%lld.%09ld\n", (long long)wall.tv_sec,
+	       wall.tv_nsec);
+	fflush(stdout);
+	pid = fork();
+	if (!pid) {
+		execlp("sleep", "sleep", "2", NULL);
+		_exit(127);
+	}
+	status = pid > 0 ? wait_child(pid) : -1;
+	printf("LGTEST time end guest_ns=%lld\n",
+	       now_ns(CLOCK_MONOTONIC) - t0);
+	if (!exited_with(status, 0)) {
+		printf("LGTEST time: sleep failed, wait status %#x\n", status);
+		return 1;
+	}
+	return 0;
+}
+
+/* Wait for a line from the host on stdin (not echoed), or give up. */
+static void wait_for_host(void)
+{
+	struct pollfd pfd = { .fd = STDIN_FILENO, .events = POLLIN };
+	char c;
+
+	if (poll(&pfd, 1, HOST_WAIT_MS) <= 0) {
+		printf("LGTEST getpid: no word from the host, going on\n");
+		return;
+	}
+	while (read(STDIN_FILENO, &c, 1) == 1 && c != '\n')
+		;
+}
+
+/*
+ * GETPID_CALLS system calls while the host holds its breath: it reads the
+ * exit counters at "ready" and at "done", and we wait for it each time so
+ * that nothing else we do is counted.
+ */
+static int run_getpid(void)
+{
+	struct termios saved, t;
+	bool tty = !tcgetattr(STDIN_FILENO, &saved);
+	pid_t pid = getpid();
+	long long t0, t1;
+	long i, bad = 0;
+
+	if (tty) {
+		t = saved;
+		t.c_lflag &= ~(ECHO | ECHONL);
+		tcsetattr(STDIN_FILENO, TCSANOW, &t);
+	}
+	printf("LGTEST getpid ready\n");
+	fflush(stdout);
+	wait_for_host();
+	t0 = now_ns(CLOCK_MONOTONIC);
+	for (i = 0; i < GETPID_CALLS; i++)
+		bad += syscall(SYS_getpid) != pid;
+	t1 = now_ns(CLOCK_MONOTONIC);
+	printf("LGTEST getpid done calls=%d ns_per_call=%lld wrong=%ld\n",
+	       GETPID_CALLS, (t1 - t0) / GETPID_CALLS, bad);
+	fflush(stdout);
+	wait_for_host();
+	if (tty)
+		tcsetattr(STDIN_FILENO, TCSANOW, &saved);
+	return bad ? 1 : 0;
+}
+
+static int run_part(const char *what)
+{
+	if (!strcmp(what, "boot"))
+		return run_boot_checks();
+	if (!strcmp(what, "time"))
+		return run_time();
+	return run_getpid();
+}
+
+int main(int argc, char *argv[])
+{
+	static const char * const all[] = { "boot", "time", "getpid" };
+	int i, j, ret = 0;
+
+	/* What the checks run this program for. */
+	if (argc == 3 && !strcmp(argv[1], "--echo"))
+		return fputs(argv[2], stdout) == EOF;
+	if (argc == 3 && !strcmp(argv[1], "--exit"))
+		return atoi(argv[2]);
+
+	for (i = 1; i < argc; i++) {
+		for (j = 0; j < 3 && strcmp(argv[i], all[j]); j++)
+			;
+		if (j == 3) {
+			fprintf(stderr, "usage: %s [boot] [time] [getpid]\n",
+				argv[0]);
+			return 2;
+		}
+	}
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	if (argc == 1) {
+		for (i = 0; i < 3; i++)
+			ret |= run_part(all[i]);
+	}
+	for (i = 1; i < argc; i++)
+		ret |= run_part(argv[i]);
+	return ret;
+}
