@@ -35,6 +35,7 @@
 #include <asm/paravirt.h>
 #include <asm/reboot.h>
 #include <asm/setup.h>
+#include <asm/text-patching.h>
 #include <asm/traps.h>
 #include <asm/x86_init.h>
 #include "lguest.h"
@@ -379,6 +380,17 @@ static void __init lguest_init_platform(void)
 	register_die_notifier(&lguest_gp_nb);
 }
 
+/* Until alternatives are applied: see lguest_cmpxchg8b_emu in head_32.S. */
+static void __init lguest_patch_cmpxchg8b_emu(void)
+{
+	u8 jmp[JMP32_INSN_SIZE] = { JMP32_INSN_OPCODE };
+	s32 rel = (long)lguest_cmpxchg8b_emu -
+		  ((long)this_cpu_cmpxchg8b_emu + JMP32_INSN_SIZE);
+
+	memcpy(&jmp[1], &rel, sizeof(rel));
+	text_poke_early(this_cpu_cmpxchg8b_emu, jmp, sizeof(jmp));
+}
+
 /*
  * Called from head_32.S, on the kernel's page tables, at PAGE_OFFSET.  The
  * ops go in first: even a printk() turns interrupts off and on.
@@ -397,6 +409,7 @@ asmlinkage __visible void __init lguest_init(void)
 	lguest_init_time();
 	lguest_init_console();
 	lguest_init_platform();
+	lguest_patch_cmpxchg8b_emu();
 
 	/* The switcher lives at the top: keep the fixmap below it. */
 	reserve_top_address(lguest_data.reserve_mem);

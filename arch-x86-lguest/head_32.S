@@ -13,6 +13,7 @@
 #include <linux/linkage.h>
 #include <asm/asm.h>
 #include <asm/page_types.h>
+#include <asm/percpu.h>
 #include <asm/processor-flags.h>
 #include <asm/segment.h>
 #include <asm/setup.h>
@@ -129,3 +130,37 @@ SYM_CODE_START(lguest_entry_INT80)
 	movl	$0, %ss:lguest_data + LGUEST_DATA_irq_enabled
 	jmp	entry_INT80_32
 SYM_CODE_END(lguest_entry_INT80)
+
+/*
+ * this_cpu_cmpxchg64() calls this_cpu_cmpxchg8b_emu() until alternatives
+ * put the cmpxchg8b instruction in its place, and the emulation disables
+ * interrupts with cli, which faults in ring 1.  lguest_init() points it
+ * here: the same, with our interrupt flag.
+ */
+SYM_FUNC_START(lguest_cmpxchg8b_emu)
+	pushfl
+	pushl	lguest_data + LGUEST_DATA_irq_enabled
+	movl	$0, lguest_data + LGUEST_DATA_irq_enabled
+
+	cmpl	__percpu (%esi), %eax
+	jne	.Lnot_same
+	cmpl	__percpu 4(%esi), %edx
+	jne	.Lnot_same
+
+	movl	%ebx, __percpu (%esi)
+	movl	%ecx, __percpu 4(%esi)
+
+	popl	lguest_data + LGUEST_DATA_irq_enabled
+	orl	$X86_EFLAGS_ZF, (%esp)
+	popfl
+	RET
+
+.Lnot_same:
+	movl	__percpu (%esi), %eax
+	movl	__percpu 4(%esi), %edx
+
+	popl	lguest_data + LGUEST_DATA_irq_enabled
+	andl	$(~X86_EFLAGS_ZF), (%esp)
+	popfl
+	RET
+SYM_FUNC_END(lguest_cmpxchg8b_emu)

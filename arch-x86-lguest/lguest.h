@@ -63,5 +63,9 @@ asmlinkage void lguest_init(void);
 extern const char lguest_noirq_iret[];
 void lguest_irq_enable(void);
 void lguest_entry_INT80(void);
+void lguest_cmpxchg8b_emu(void);
+
+/* arch/x86/lib/cmpxchg8b_emu.S */
+void this_cpu_cmpxchg8b_emu(void);
 #endif /* __ASSEMBLY__ */
 #endif /* _ARCH_X86_LGUEST_LGUEST_H */

@@ -3,10 +3,12 @@
  * Traps: giving the guest's faults back to the guest.
  *
  * Every trap in the guest comes to the host first (the guest's real IDT is
- * the switcher's).  Most are the guest's business: a guest user program
- * dividing by zero, a guest kernel hitting ud2.  For those we do what the
- * CPU would have done had the guest's own IDT been loaded: push a trap
- * frame on the guest kernel's stack and jump to its handler, in ring 1.
+ * the switcher's), but system calls, which can go straight to the guest
+ * kernel (see lg_direct_syscall() in x86/core.c).  Most are the guest's
+ * business: a guest user program dividing by zero, a guest kernel hitting
+ * ud2.  For those we do what the CPU would have done had the guest's own
+ * IDT been loaded: push a trap frame on the guest kernel's stack and jump
+ * to its handler, in ring 1.
  *
  * The guest registers its handlers with LHCALL_LOAD_IDT_ENTRY and its
  * kernel stack (for traps from its user mode) with LHCALL_SET_STACK.  A

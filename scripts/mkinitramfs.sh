@@ -33,6 +33,8 @@ guest_initramfs() {
 	if [ -x "$check" ]; then
 		strip -o "$g/bin/lguest_guest_check" "$check"
 	fi
+	[ -x "$TOOLS_OUT/kselftest/lguest/lguest_vbench" ] &&
+		strip -o "$g/bin/lguest_vbench" "$TOOLS_OUT/kselftest/lguest/lguest_vbench"
 	(cd "$g" && find . | LC_ALL=C sort | cpio -o -H newc --quiet -R 0:0 | gzip -1)
 }
 
