@@ -415,11 +415,13 @@ bool lguest_gva_to_gpa(struct lguest *lg, u32 vaddr, bool write, u32 *gpa)
 /* Is vaddr mapped writable in the current shadow? */
 static bool shadow_writable(struct lguest *lg, u32 vaddr)
 {
-	pgd_t spgd = lg->pgdirs[lg->cur_pgdir].pgdir[pgd_index_of(vaddr)];
+	pgd_t spgd;
 	pte_t *ptes;
 
-	if (pgd_index_of(vaddr) >= SWITCHER_PGD_INDEX ||
-	    !(pgd_flags(spgd) & _PAGE_PRESENT))
+	if (pgd_index_of(vaddr) >= SWITCHER_PGD_INDEX)
+		return false;
+	spgd = lg->pgdirs[lg->cur_pgdir].pgdir[pgd_index_of(vaddr)];
+	if (!(pgd_flags(spgd) & _PAGE_PRESENT))
 		return false;
 	ptes = __va(pgd_val(spgd) & PAGE_MASK);
 	return (pte_flags(ptes[pte_index_of(vaddr)]) &

@@ -729,8 +729,8 @@ FIXTURE_VARIANT_ADD(kill, idt_vector_huge) {
  * Hypercall numbers below LHCALL_LAUNCHER_BASE that asm/lguest_para.h
  * leaves unassigned (adjust if one gets a meaning).
  */
-FIXTURE_VARIANT_ADD(kill, hcall_3) {
-	.action = KILL_HCALL, .arg = 3, .reason = "bad hypercall",
+FIXTURE_VARIANT_ADD(kill, hcall_8) {
+	.action = KILL_HCALL, .arg = 8, .reason = "bad hypercall",
 };
 
 FIXTURE_VARIANT_ADD(kill, hcall_11) {
@@ -805,7 +805,7 @@ FIXTURE_VARIANT_ADD(kill, async_shutdown) {
 };
 
 FIXTURE_VARIANT_ADD(kill, async_unknown) {
-	.action = KILL_ASYNC_QUEUED, .arg = 3, .reason = "bad hypercall",
+	.action = KILL_ASYNC_QUEUED, .arg = 8, .reason = "bad hypercall",
 };
 
 /*

@@ -45,7 +45,7 @@
 #include "../kselftest_harness.h"
 
 #define GUEST_MEM_MB		128
-#define RUN_TIMEOUT_S		300	/* one launcher run: boot and all */
+#define RUN_TIMEOUT_S		600	/* one launcher run: boot and all */
 #define STOP_TIMEOUT_S		10	/* for the launcher to die of SIGTERM */
 #define GUEST_TEST_TIMEOUT_S	(RUN_TIMEOUT_S + STOP_TIMEOUT_S + 30)
 #define BAD_RUN_TIMEOUT_S	60
@@ -246,6 +246,7 @@ static void run_launcher(struct lg_run *r, char *const argv[], line_fn fn,
 	char buf[4096], line[LINE_LEN];
 	size_t line_len = 0;
 	ssize_t n, i;
+	pid_t pid;
 
 	memset(r, 0, offsetof(struct lg_run, out));
 	r->out[0] = r->err[0] = '\0';
@@ -259,12 +260,13 @@ static void run_launcher(struct lg_run *r, char *const argv[], line_fn fn,
 	fflush(stderr);
 	r->t0 = now_s(CLOCK_MONOTONIC);
 	deadline = r->t0 + timeout_s;
-	r->pid = fork();
-	if (r->pid < 0) {
+	/* @r may be shared memory: the child must not write to it. */
+	pid = fork();
+	if (pid < 0) {
 		perror("fork");
 		exit(KSFT_FAIL);
 	}
-	if (!r->pid) {
+	if (!pid) {
 		/* Never outlive the test, whatever happens to it. */
 		prctl(PR_SET_PDEATHSIG, SIGKILL);
 		dup2(in[0], STDIN_FILENO);
@@ -274,6 +276,7 @@ static void run_launcher(struct lg_run *r, char *const argv[], line_fn fn,
 		fprintf(stderr, "exec %s: %s\n", argv[0], strerror(errno));
 		_exit(127);
 	}
+	r->pid = pid;
 	close(in[0]);
 	close(out[1]);
 	close(err[1]);
@@ -572,6 +575,8 @@ static void __attribute__((constructor)) check_run_alloc(void)
 		       MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 
 	check_run = p == MAP_FAILED ? NULL : p;
+	/* Show the guest's lines as they come, even into a pipe. */
+	setvbuf(stdout, NULL, _IOLBF, 0);
 }
 
 /* Files the bad_input tests give the launcher, in a fresh directory. */
@@ -834,7 +839,7 @@ TEST_F_TIMEOUT(bad_input, rejected, BAD_TEST_TIMEOUT_S)
 
 	run_launcher(r, argv, NULL, NULL, BAD_RUN_TIMEOUT_S);
 	describe_status(r, status, sizeof(status));
-	TH_LOG("stderr: %s", r->err);
+	TH_LOG("stderr: %.*s", (int)strcspn(r->err, "\n"), r->err);
 	ASSERT_FALSE(r->timed_out) TH_LOG("launcher: %s", status);
 	ASSERT_TRUE(WIFEXITED(r->status))
 		TH_LOG("launcher: %s, expected exit status 1", status);

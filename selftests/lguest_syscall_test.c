@@ -14,8 +14,9 @@
  *    entry closed again) 0x80 exits as before, and is reflected or refused;
  *  - the host keeps the kernel stack mapped, and copes with one it cannot
  *    map: mapped late by the guest, the system call goes through; never
- *    mapped (or read-only, or in the switcher), the guest is killed with a
- *    reason, without a hang; a bad LHCALL_SET_STACK kills the guest;
+ *    mapped (or read-only, or in the switcher), or with a stack segment
+ *    ring 1 cannot use, the guest is killed with a reason, without a
+ *    hang; a bad LHCALL_SET_STACK kills the guest;
  *  - two guests, one with the direct gate and one without, on one CPU in
  *    turn or on several at once, never see each other's gate.
  *
@@ -46,6 +47,17 @@
 #define GP_IDT(n)	(((n) << 3) | 2)
 
 /*
+ * For a broken kernel stack segment: the guest's GDT entry for
+ * LG_KERNEL_DS becomes a DPL 3 data segment (which the CPU refuses as a
+ * ring 1 stack), and the guest kernel moves to another stack segment.
+ */
+#define KERNEL_DS_INDEX	13
+#define OTHER_DS_INDEX	20
+#define DESC_FLAT_LO	0x0000ffffu
+#define DESC_DATA_DPL1	0x00cfb300u	/* flat, read/write, accessed */
+#define DESC_DATA_DPL3	0x00cff300u
+
+/*
  * Guest user space: ncalls system calls, adding up what they return in
  * ebx, then ud2 to go back to the guest kernel.  Machine code, because it
  * runs at USER_CODE rather than at its own address; the launcher patches
@@ -73,6 +85,7 @@ enum {
 	STACK_UNMAPPED,		/* LATE_STACK, never mapped */
 	STACK_READ_ONLY,	/* LATE_STACK, mapped read-only */
 	STACK_SWITCHER,		/* in the switcher's page-directory slot */
+	STACK_BAD_SS,		/* LG_KERNEL_DS made unusable as a stack */
 };
 
 /* What the guest does; the launcher sets it before the guest runs. */
@@ -99,7 +112,7 @@ static struct {
 	uint32_t gps;		/* int $0x80 refused with a #GP */
 	uint32_t irq_off;	/* syscall_trap() found the virtual IF off */
 	uint32_t bad;		/* frames other than expected */
-	uint32_t bad_eip, bad_cs, bad_frame, bad_ecx;	/* the first one */
+	uint32_t bad_eip, bad_cs, bad_frame;	/* the first one */
 } res GUEST_DATA;
 
 static struct lguest_data *lgd GUEST_DATA;
@@ -132,7 +145,6 @@ static GUEST_CODE void check_frame(struct lg_trap_frame *frame, uint32_t n,
 		res.bad_eip = frame->eip;
 		res.bad_cs = cs;
 		res.bad_frame = (uint32_t)(uintptr_t)frame;
-		res.bad_ecx = frame->ecx;
 	}
 }
 
@@ -169,14 +181,16 @@ static GUEST_CODE void ud_trap(struct lg_trap_frame *frame)
 }
 
 /*
- * No page fault is the guest's here: those on the kernel stack the host
- * must handle, or kill the guest for when it cannot (it cannot push this
- * frame either).
+ * No page fault, #TS, #NP or #SS is the guest's here: those about the
+ * kernel stack the host must handle, or kill the guest for when it cannot
+ * (it cannot run this handler on that stack either).  Their handlers must
+ * exist all the same, or the host kills the guest for not having one
+ * before it gets that far.
  */
-static GUEST_CODE void pf_trap(struct lg_trap_frame *frame)
+static GUEST_CODE void stack_fault_trap(struct lg_trap_frame *frame)
 {
-	GUEST_FAIL("#PF %#x at %#x, cs %#x", frame->error_code, frame->eip,
-		   frame->cs & 0xffff);
+	GUEST_FAIL("trap %u, error %#x at %#x, cs %#x", frame->vector,
+		   frame->error_code, frame->eip, frame->cs & 0xffff);
 }
 
 /* n system calls from CPL 1; the sum of what they return. */
@@ -228,6 +242,14 @@ static GUEST_CODE void guest_set_stack(void)
 			lgd = guest_lguest_init();
 		stack_top = 0 - lgd->reserve_mem + LG_PAGE_SIZE;
 		break;
+	case STACK_BAD_SS:
+		lg_hcall(LHCALL_LOAD_GDT_ENTRY, OTHER_DS_INDEX, DESC_FLAT_LO,
+			 DESC_DATA_DPL1, 0);
+		asm volatile("movl %0, %%ss" : : "r" (OTHER_DS_INDEX * 8 + 1));
+		lg_hcall(LHCALL_LOAD_GDT_ENTRY, KERNEL_DS_INDEX, DESC_FLAT_LO,
+			 DESC_DATA_DPL3, 0);
+		stack_top = lg_guest_info.trap_stack_top;
+		break;
 	default:
 		stack_top = LATE_STACK + LG_PAGE_SIZE;
 	}
@@ -252,8 +274,11 @@ static GUEST_CODE void guest_syscalls(void)
 		WRITE_ONCE(lgd->irq_enabled, IF_FLAG);
 	}
 	guest_set_idt(6, ud_trap, 0);
+	guest_set_idt(10, stack_fault_trap, 0);
+	guest_set_idt(11, stack_fault_trap, 0);
+	guest_set_idt(12, stack_fault_trap, 0);
 	guest_set_idt(13, gp_trap, 0);
-	guest_set_idt(14, pf_trap, 0);
+	guest_set_idt(14, stack_fault_trap, 0);
 	guest_set_idt(SYSCALL_VECTOR, syscall_trap, cfg.gate_dpl);
 	set_syscall_gate(cfg.gate_dpl, cfg.gate_type);
 
@@ -567,6 +592,7 @@ FIXTURE(bad_stack) {
 FIXTURE_VARIANT(bad_stack) {
 	uint32_t stack;
 	uint32_t pages;
+	bool at_set_stack;	/* killed by LHCALL_SET_STACK itself */
 	const char *reason;	/* part of the host's reason */
 };
 
@@ -582,13 +608,24 @@ FIXTURE_VARIANT_ADD(bad_stack, in_switcher) {
 	.stack = STACK_SWITCHER, .pages = 1, .reason = "stack not mapped",
 };
 
+/*
+ * A fault while the CPU delivers the direct call: the stack segment is
+ * not one ring 1 may use, a #TS.  The host gets it as a trap from user
+ * mode at the int and reflects it, and the switcher's iret into the
+ * guest's handler, on that same stack segment, faults in turn.
+ */
+FIXTURE_VARIANT_ADD(bad_stack, stack_segment) {
+	.stack = STACK_BAD_SS, .pages = 1, .reason = "entering the guest",
+};
+
 FIXTURE_VARIANT_ADD(bad_stack, no_pages) {
-	.stack = STACK_LIB, .pages = 0, .reason = "stack pages",
+	.stack = STACK_LIB, .pages = 0, .at_set_stack = true,
+	.reason = "stack pages",
 };
 
 FIXTURE_VARIANT_ADD(bad_stack, too_many_pages) {
 	.stack = STACK_LIB, .pages = LGUEST_STACK_MAX_PAGES + 1,
-	.reason = "stack pages",
+	.at_set_stack = true, .reason = "stack pages",
 };
 
 FIXTURE_SETUP(bad_stack)
@@ -614,10 +651,14 @@ TEST_F(bad_stack, guest_killed)
 	struct lg_vm *vm = self->vm;
 	bool named;
 
-	/* Round 0 starts (unless LHCALL_SET_STACK killed it already). */
+	/* Round 0 starts, unless LHCALL_SET_STACK killed the guest. */
 	ASSERT_EQ(0, lg_vcpu_run(vm));
-	if (vm->uc.cmd == UCALL_SYNC)
+	if (!variant->at_set_stack) {
+		ASSERT_EQ(UCALL_SYNC, vm->uc.cmd) {
+			TH_LOG("%s", lg_exit_str(vm));
+		}
 		ASSERT_EQ(0, lg_vcpu_run(vm));
+	}
 	ASSERT_EQ(LGUEST_EXIT_DEAD, vm->run.exit_reason) {
 		TH_LOG("%s", lg_exit_str(vm));
 	}
