@@ -14,7 +14,9 @@
 #include <linux/init.h>
 #include <linux/interrupt.h>
 #include <linux/irq.h>
+#include <linux/math64.h>
 #include <linux/time64.h>
+#include <asm/msr.h>
 #include <asm/x86_init.h>
 #include "lguest.h"
 
@@ -23,10 +25,20 @@ static unsigned long lguest_tsc_khz(void)
 	return lguest_data.tsc_khz;
 }
 
+/*
+ * The host read the time of day when we registered lguest_data, and the
+ * TSC with it; boot has taken a while since (a long while, under an
+ * emulator), so add what the TSC counted.
+ */
 static void lguest_get_wallclock(struct timespec64 *now)
 {
-	now->tv_sec = lguest_data.wallclock_sec;
-	now->tv_nsec = lguest_data.wallclock_nsec;
+	u64 ns = 0;
+
+	if (lguest_data.tsc_khz)
+		ns = mul_u64_u32_div(rdtsc() - lguest_data.wallclock_tsc,
+				     USEC_PER_SEC, lguest_data.tsc_khz);
+	*now = ns_to_timespec64(lguest_data.wallclock_sec * NSEC_PER_SEC +
+				lguest_data.wallclock_nsec + ns);
 }
 
 static int lguest_set_wallclock(const struct timespec64 *now)

@@ -57,6 +57,7 @@ static void lg_register_data(struct lguest *lg, u32 gpa)
 	u32 reserve_mem = -(u32)LGUEST_SWITCHER_ADDR;
 	u32 khz = lg_tsc_khz;
 	u32 kernel_address;
+	u64 tsc;
 	s64 sec;
 	u32 nsec;
 
@@ -71,6 +72,7 @@ static void lg_register_data(struct lguest *lg, u32 gpa)
 	}
 
 	ktime_get_real_ts64(&now);
+	tsc = rdtsc();
 	sec = now.tv_sec;
 	nsec = now.tv_nsec;
 	memset(done, LHCALL_STATUS_DONE, sizeof(done));
@@ -81,6 +83,7 @@ static void lg_register_data(struct lguest *lg, u32 gpa)
 	    lg_write(lg, gpa + LG_DATA_OFF(tsc_khz), &khz, 4) &&
 	    lg_write(lg, gpa + LG_DATA_OFF(wallclock_sec), &sec, 8) &&
 	    lg_write(lg, gpa + LG_DATA_OFF(wallclock_nsec), &nsec, 4) &&
+	    lg_write(lg, gpa + LG_DATA_OFF(wallclock_tsc), &tsc, 8) &&
 	    lg_write(lg, gpa + LG_DATA_OFF(hcall_status), done, sizeof(done)))
 		lg->lguest_data = gpa;
 }

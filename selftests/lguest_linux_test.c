@@ -22,7 +22,6 @@
  */
 #define _GNU_SOURCE
 #include <dirent.h>
-#include <elf.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -41,6 +40,7 @@
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/wait.h>
+#include <linux/elf.h>
 
 #include "../kselftest_harness.h"
 
@@ -72,6 +72,8 @@
 #define BZ_MAGIC_OFFSET		0x202
 #define BZ_VERSION_OFFSET	0x206
 #define BZ_KVER_OFFSET		0x20e
+
+#define NT_GNU_ABI_TAG		1	/* <elf.h>'s, not in the uapi header */
 
 /* The launcher, kernel and initrd to use. */
 struct lg_paths {
@@ -218,7 +220,7 @@ static void reap_launcher(struct lg_run *r, double deadline)
 	if (ret == r->pid)
 		return;
 	r->timed_out = true;
-	kill(r->pid, SIGKILL);
+	kill(-r->pid, SIGKILL);
 	waitpid(r->pid, &r->status, 0);
 }
 
@@ -249,7 +251,8 @@ static void run_launcher(struct lg_run *r, char *const argv[], line_fn fn,
 	pid_t pid;
 
 	memset(r, 0, offsetof(struct lg_run, out));
-	r->out[0] = r->err[0] = '\0';
+	r->out[0] = '\0';
+	r->err[0] = '\0';
 	signal(SIGPIPE, SIG_IGN);	/* writes to a launcher that died */
 	if (pipe2(in, O_CLOEXEC) || pipe2(out, O_CLOEXEC) ||
 	    pipe2(err, O_CLOEXEC)) {
@@ -267,8 +270,12 @@ static void run_launcher(struct lg_run *r, char *const argv[], line_fn fn,
 		exit(KSFT_FAIL);
 	}
 	if (!pid) {
-		/* Never outlive the test, whatever happens to it. */
+		/*
+		 * Never outlive the test, whatever happens to it; a group of
+		 * its own, for us to kill with anything it may have started.
+		 */
 		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		setpgid(0, 0);
 		dup2(in[0], STDIN_FILENO);
 		dup2(out[1], STDOUT_FILENO);
 		dup2(err[1], STDERR_FILENO);
@@ -276,6 +283,7 @@ static void run_launcher(struct lg_run *r, char *const argv[], line_fn fn,
 		fprintf(stderr, "exec %s: %s\n", argv[0], strerror(errno));
 		_exit(127);
 	}
+	setpgid(pid, pid);	/* whichever of us comes first */
 	r->pid = pid;
 	close(in[0]);
 	close(out[1]);
@@ -291,7 +299,7 @@ static void run_launcher(struct lg_run *r, char *const argv[], line_fn fn,
 		       now_s(CLOCK_MONOTONIC);
 		if (left <= 0) {
 			r->timed_out = true;
-			kill(r->pid, SIGKILL);
+			kill(-r->pid, SIGKILL);
 			break;
 		}
 		if (poll(pfd, 2, left * 1000 + 1) < 0 && errno != EINTR)
@@ -380,12 +388,16 @@ static void dump_tail(const struct lg_run *r, int lines)
 		       now_s(CLOCK_MONOTONIC) - r->t0);
 }
 
-/* Lines worth showing as they come: ours and the milestones of a boot. */
-static void echo_line(const char *line)
+/*
+ * Lines worth showing as they come, ours and the milestones of a boot,
+ * with the time since the launcher started.
+ */
+static void echo_line(const struct lg_run *r, const char *line)
 {
 	if (strstr(line, "LGTEST ") || strstr(line, "Linux version ") ||
 	    strstr(line, "Kernel panic"))
-		ksft_print_msg("guest: %s\n", line);
+		ksft_print_msg("guest %6.1f s: %s\n",
+			       now_s(CLOCK_MONOTONIC) - r->t0, line);
 }
 
 /*
@@ -442,10 +454,8 @@ static void run_guest(struct __test_metadata *_metadata,
 		      const char *mode, bool quiet, line_fn fn, void *arg)
 {
 	char initrd[PATH_MAX + 16], mem[16], guest[64], rel[128];
-	char release[160], mem_kb[64];
-	char *argv[] = { (char *)p->launcher, initrd, mem, (char *)p->kernel,
-			 guest, release, mem_kb, quiet ? "quiet" : NULL,
-			 NULL };
+	char release[160], mem_kb[64], *argv[9];
+	int n = 0;
 
 	ASSERT_TRUE(kernel_release(p->kernel, rel, sizeof(rel)))
 		TH_LOG("cannot find the kernel release in %s", p->kernel);
@@ -455,6 +465,16 @@ static void run_guest(struct __test_metadata *_metadata,
 	snprintf(release, sizeof(release), "lgtest_release=%s", rel);
 	snprintf(mem_kb, sizeof(mem_kb), "lgtest_mem_kb=%d",
 		 GUEST_MEM_MB * 1024);
+	argv[n++] = (char *)p->launcher;
+	argv[n++] = initrd;
+	argv[n++] = mem;
+	argv[n++] = (char *)p->kernel;
+	argv[n++] = guest;
+	argv[n++] = release;
+	argv[n++] = mem_kb;
+	if (quiet)
+		argv[n++] = "quiet";
+	argv[n] = NULL;
 	TH_LOG("%s %s %s %s %s %s %s%s", argv[0], initrd, mem, p->kernel,
 	       guest, release, mem_kb, quiet ? " quiet" : "");
 	run_launcher(r, argv, fn, arg, RUN_TIMEOUT_S);
@@ -521,7 +541,7 @@ static bool check_line(struct lg_run *r, const char *line, void *arg)
 	long long sec;
 	long nsec;
 
-	echo_line(line);
+	echo_line(r, line);
 	if (!m)
 		return false;
 	if (!c->t_user)
@@ -554,7 +574,7 @@ static struct check_run *get_check_run(struct __test_metadata *_metadata,
 {
 	struct check_run *c = check_run;
 
-	ASSERT_TRUE(c != NULL);
+	ASSERT_TRUE(!!c);
 	if (c->done)
 		return c;
 	ASSERT_FALSE(c->started)
@@ -699,15 +719,15 @@ static void write_truncated(struct __test_metadata *_metadata,
 /* A 64-bit x86 ELF executable header, and nothing else. */
 static void write_elf64(struct __test_metadata *_metadata, const char *dir)
 {
-	Elf64_Ehdr eh = {
+	struct elf64_hdr eh = {
 		.e_ident = { ELFMAG0, ELFMAG1, ELFMAG2, ELFMAG3, ELFCLASS64,
 			     ELFDATA2LSB, EV_CURRENT },
 		.e_type = ET_EXEC,
 		.e_machine = EM_X86_64,
 		.e_version = EV_CURRENT,
 		.e_entry = 0x1000000,
-		.e_ehsize = sizeof(Elf64_Ehdr),
-		.e_phentsize = sizeof(Elf64_Phdr),
+		.e_ehsize = sizeof(struct elf64_hdr),
+		.e_phentsize = sizeof(struct elf64_phdr),
 	};
 
 	write_file(_metadata, dir, "elf64", &eh, sizeof(eh));
@@ -720,9 +740,9 @@ static void write_elf64(struct __test_metadata *_metadata, const char *dir)
 static void write_elf32(struct __test_metadata *_metadata, const char *dir)
 {
 	struct {
-		Elf32_Ehdr eh;
-		Elf32_Phdr ph[2];
-		Elf32_Nhdr nh;
+		struct elf32_hdr eh;
+		struct elf32_phdr ph[2];
+		struct elf32_note nh;
 		char name[4];
 		unsigned int desc[4];
 		unsigned char code[16];
@@ -735,8 +755,8 @@ static void write_elf32(struct __test_metadata *_metadata, const char *dir)
 			.e_version = EV_CURRENT,
 			.e_entry = 0x200000,
 			.e_phoff = offsetof(typeof(img), ph),
-			.e_ehsize = sizeof(Elf32_Ehdr),
-			.e_phentsize = sizeof(Elf32_Phdr),
+			.e_ehsize = sizeof(struct elf32_hdr),
+			.e_phentsize = sizeof(struct elf32_phdr),
 			.e_phnum = 2,
 		},
 		.ph = {
@@ -781,7 +801,7 @@ FIXTURE_SETUP(bad_input)
 	if (variant->need_kernel && !self->have_kernel)
 		SKIP(return, "no kernel %s", self->paths.kernel);
 	snprintf(self->dir, sizeof(self->dir), "/tmp/lguest_linux_test.XXXXXX");
-	ASSERT_TRUE(mkdtemp(self->dir) != NULL);
+	ASSERT_TRUE(!!mkdtemp(self->dir));
 	write_file(_metadata, self->dir, "empty", "", 0);
 	write_file(_metadata, self->dir, "text", text, sizeof(text) - 1);
 	write_elf64(_metadata, self->dir);
@@ -800,7 +820,7 @@ FIXTURE_TEARDOWN(bad_input)
 
 	if (!self->dir[0])
 		return;
-	for (i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+	for (i = 0; i < ARRAY_SIZE(files); i++) {
 		snprintf(path, sizeof(path), "%s/%s", self->dir, files[i]);
 		unlink(path);
 	}
@@ -819,7 +839,7 @@ TEST_F_TIMEOUT(bad_input, rejected, BAD_TEST_TIMEOUT_S)
 	const char *a, *at;
 	int i;
 
-	ASSERT_TRUE(r != NULL);
+	ASSERT_TRUE(!!r);
 	for (i = 0; i < 4 && variant->args[i]; i++) {
 		a = variant->args[i];
 		at = strchr(a, '@');
@@ -847,7 +867,7 @@ TEST_F_TIMEOUT(bad_input, rejected, BAD_TEST_TIMEOUT_S)
 	EXPECT_EQ(0, strncmp(r->err, "lguest: ", 8));
 	nl = strchr(r->err, '\n');
 	EXPECT_TRUE(nl && !nl[1]) TH_LOG("not exactly one line on stderr");
-	EXPECT_TRUE(strstr(r->err, variant->expect) != NULL)
+	EXPECT_TRUE(!!strstr(r->err, variant->expect))
 		TH_LOG("expected \"%s\"", variant->expect);
 	EXPECT_EQ(0U, r->out_len) TH_LOG("stdout: %s", r->out);
 	free(r);
@@ -891,13 +911,13 @@ TEST_F_TIMEOUT(guest, boot, GUEST_TEST_TIMEOUT_S)
 		TH_LOG("the guest did not finish in %d s", RUN_TIMEOUT_S);
 	ASSERT_NE(0, c->t_user) TH_LOG("the guest never reached user space");
 	TH_LOG("user space %.1f s after the launcher started", c->t_user);
-	for (i = 0; i < sizeof(boot_checks) / sizeof(boot_checks[0]); i++) {
+	for (i = 0; i < ARRAY_SIZE(boot_checks); i++) {
 		snprintf(want, sizeof(want), "LGTEST check %s ok:",
 			 boot_checks[i]);
-		EXPECT_TRUE(strstr(c->run.out, want) != NULL)
+		EXPECT_TRUE(!!strstr(c->run.out, want))
 			TH_LOG("check %s did not pass", boot_checks[i]);
 	}
-	EXPECT_TRUE(strstr(c->run.out, "LGTEST verdict ok") != NULL);
+	EXPECT_TRUE(!!strstr(c->run.out, "LGTEST verdict ok"));
 	EXPECT_TRUE(WIFEXITED(c->run.status) && !WEXITSTATUS(c->run.status))
 		TH_LOG("launcher: %s, expected exit status 0", status);
 }
@@ -916,8 +936,9 @@ TEST_F_TIMEOUT(guest, time, GUEST_TEST_TIMEOUT_S)
 	host = c->t_end - c->t_start;
 	guest = c->guest_sleep_ns / 1e9;
 	wall = c->wall_guest - c->wall_host;
-	TH_LOG("sleep %.0f: %.3f s by the host's clock, %.3f s by the guest's; guest wallclock - host's: %+.3f s",
-	       SLEEP_S, host, guest, wall);
+	TH_LOG("sleep %.0f: %.3f s by the host's clock, %.3f s by the guest's",
+	       SLEEP_S, host, guest);
+	TH_LOG("guest's wallclock - host's: %+.3f s", wall);
 	EXPECT_TRUE(fabs(host - SLEEP_S) <= SLEEP_S * SLEEP_SLACK)
 		TH_LOG("the guest's sleep took %.3f s of host time", host);
 	EXPECT_TRUE(fabs(guest - host) <= host * SLEEP_SLACK)
@@ -971,10 +992,10 @@ TEST_F_TIMEOUT(guest, poweroff, GUEST_TEST_TIMEOUT_S)
 	char status[64];
 
 	describe_status(&c->run, status, sizeof(status));
-	ASSERT_TRUE(strstr(c->run.out, "LGTEST poweroff") != NULL)
+	ASSERT_TRUE(!!strstr(c->run.out, "LGTEST poweroff"))
 		TH_LOG("the guest did not get to power off");
-	EXPECT_TRUE(strstr(c->run.out, "reboot: Power down") != NULL);
-	EXPECT_FALSE(strstr(c->run.out, "Kernel panic") != NULL);
+	EXPECT_TRUE(!!strstr(c->run.out, "reboot: Power down"));
+	EXPECT_FALSE(!!strstr(c->run.out, "Kernel panic"));
 	EXPECT_TRUE(WIFEXITED(c->run.status) && !WEXITSTATUS(c->run.status))
 		TH_LOG("launcher: %s, expected exit status 0", status);
 }
@@ -990,7 +1011,7 @@ static bool reboot_line(struct lg_run *r, const char *line, void *arg)
 {
 	struct reboot_state *s = arg;
 
-	echo_line(line);
+	echo_line(r, line);
 	if (strstr(line, "Linux version "))
 		s->banners++;
 	if (strstr(line, "LGTEST reboot"))
@@ -1011,7 +1032,7 @@ TEST_F_TIMEOUT(guest, reboot, GUEST_TEST_TIMEOUT_S)
 	struct lg_run *r = malloc(sizeof(*r));
 	char status[64];
 
-	ASSERT_TRUE(r != NULL);
+	ASSERT_TRUE(!!r);
 	run_guest(_metadata, &self->paths, r, "reboot", false, reboot_line,
 		  &s);
 	describe_status(r, status, sizeof(status));
@@ -1031,7 +1052,7 @@ TEST_F_TIMEOUT(guest, reboot, GUEST_TEST_TIMEOUT_S)
 
 static bool panic_line(struct lg_run *r, const char *line, void *arg)
 {
-	echo_line(line);
+	echo_line(r, line);
 	return false;
 }
 
@@ -1041,15 +1062,15 @@ TEST_F_TIMEOUT(guest, panic, GUEST_TEST_TIMEOUT_S)
 	struct lg_run *r = malloc(sizeof(*r));
 	char status[64];
 
-	ASSERT_TRUE(r != NULL);
+	ASSERT_TRUE(!!r);
 	run_guest(_metadata, &self->paths, r, "panic", true, panic_line,
 		  NULL);
 	describe_status(r, status, sizeof(status));
 	if (r->timed_out || !WIFEXITED(r->status) ||
 	    WEXITSTATUS(r->status) != 2)
 		dump_tail(r, TAIL_LINES);
-	EXPECT_TRUE(strstr(r->out, "LGTEST panic") != NULL);
-	EXPECT_TRUE(strstr(r->out, INIT_PANIC) != NULL)
+	EXPECT_TRUE(!!strstr(r->out, "LGTEST panic"));
+	EXPECT_TRUE(!!strstr(r->out, INIT_PANIC))
 		TH_LOG("no \"%s\" in the guest's output", INIT_PANIC);
 	EXPECT_TRUE(WIFEXITED(r->status) && WEXITSTATUS(r->status) == 2)
 		TH_LOG("launcher: %s, expected exit status 2", status);

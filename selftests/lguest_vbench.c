@@ -91,18 +91,21 @@ static void bench_pipe(unsigned int n)
 	if (pid < 0)
 		die("fork");
 	if (!pid) {
+		/* Only the parent may hold the write end: EOF ends the loop. */
+		close(ping[1]);
+		close(pong[0]);
 		while (read(ping[0], &c, 1) == 1 && write(pong[1], &c, 1) == 1)
 			;
 		_exit(0);
 	}
+	close(ping[0]);
+	close(pong[1]);
 	while (n--)
 		if (write(ping[1], &c, 1) != 1 || read(pong[0], &c, 1) != 1)
 			die("pipe round trip");
 	close(ping[1]);
 	waitpid(pid, NULL, 0);
-	close(ping[0]);
 	close(pong[0]);
-	close(pong[1]);
 }
 
 /* First touch of fresh anonymous pages: one page fault each. */

@@ -132,6 +132,7 @@ struct lguest_hcall {
  *			below (the non-global ones) when the guest loads
  *			another page directory, as a TLB does.  0: keep them
  *			all, the guest flushes by hypercall
+ * @wallclock_tsc:	set by the host: the TSC when it read the time of day
  * @hcall_status:	the asynchronous ring's status bytes
  * @hcalls:		the asynchronous ring's calls
  */
@@ -146,6 +147,7 @@ struct lguest_data {
 	__s64 wallclock_sec;
 	__u32 wallclock_nsec;
 	__u32 kernel_address;
+	__u64 wallclock_tsc;
 	__u8 hcall_status[LHCALL_RING_SIZE];
 	struct lguest_hcall hcalls[LHCALL_RING_SIZE];
 };
