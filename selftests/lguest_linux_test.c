@@ -454,7 +454,7 @@ static void run_guest(struct __test_metadata *_metadata,
 		      const char *mode, bool quiet, line_fn fn, void *arg)
 {
 	char initrd[PATH_MAX + 16], mem[16], guest[64], rel[128];
-	char release[160], mem_kb[64], *argv[9];
+	char release[160], mem_kb[64], *argv[11];
 	int n = 0;
 
 	ASSERT_TRUE(kernel_release(p->kernel, rel, sizeof(rel)))
@@ -472,11 +472,19 @@ static void run_guest(struct __test_metadata *_metadata,
 	argv[n++] = guest;
 	argv[n++] = release;
 	argv[n++] = mem_kb;
+	/*
+	 * The guest runs the kernel under test, debug options and all; page
+	 * poisoning and slab checks would cost it most of its boot time
+	 * under an emulator, and they are the host's to run.
+	 */
+	argv[n++] = "debug_pagealloc=off";
+	argv[n++] = "slub_debug=-";
 	if (quiet)
 		argv[n++] = "quiet";
 	argv[n] = NULL;
-	TH_LOG("%s %s %s %s %s %s %s%s", argv[0], initrd, mem, p->kernel,
-	       guest, release, mem_kb, quiet ? " quiet" : "");
+	TH_LOG("%s %s %s %s %s %s %s %s %s%s", argv[0], initrd, mem,
+	       p->kernel, guest, release, mem_kb, argv[7], argv[8],
+	       quiet ? " quiet" : "");
 	run_launcher(r, argv, fn, arg, RUN_TIMEOUT_S);
 }
 
