@@ -66,8 +66,8 @@
 #define THREAD_LOOPS		100000
 #define FPU_TERMS		200000
 #define FPU_TOLERANCE		0.00002	/* the sums vs. pi^2/6 */
-#define NR_PROCS		50
-#define EXEC_EVERY		5	/* one in 5 execs */
+#define NR_PROCS		200
+#define EXEC_EVERY		10	/* one in 10 execs */
 #define SLEEP_SECONDS		2
 #define GETPID_CALLS		1000000
 #define HOST_WAIT_MS		120000	/* for the host's go-ahead */
@@ -615,13 +615,16 @@ static void *fpu_thread(void *arg)
 static bool check_fpu(char *msg)
 {
 	const double basel = M_PI * M_PI / 6;
-	double ref[2], got[2], child, sse_ref = 0, sse_got = 0;
+	double ref[2], got[2], child[2] = { 0, 0 }, sse_ref = 0, sse_got = 0;
 	bool sse = __builtin_cpu_supports("sse2");
 	pthread_t t;
 	int p[2], status;
 	pid_t pid;
 
-	/* First alone, then with a process and a thread at it too. */
+	/*
+	 * First alone, then in two processes at once, one of them with a
+	 * second thread at it too.
+	 */
 	ref[0] = fpu_sum(FPU_TERMS);
 	ref[1] = fpu_sum(FPU_TERMS + 1);
 	if (sse)
@@ -633,8 +636,10 @@ static bool check_fpu(char *msg)
 	if (pid < 0)
 		return fail(msg, "fork: %s", strerror(errno));
 	if (!pid) {
-		child = fpu_sum(FPU_TERMS);
-		_exit(write(p[1], &child, sizeof(child)) == sizeof(child) ?
+		child[0] = fpu_sum(FPU_TERMS);
+		if (sse)
+			sse_sum(FPU_TERMS, &child[1]);
+		_exit(write(p[1], child, sizeof(child)) == sizeof(child) ?
 		      0 : 1);
 	}
 	close(p[1]);
@@ -643,8 +648,8 @@ static bool check_fpu(char *msg)
 	if (sse)
 		sse_sum(FPU_TERMS, &sse_got);
 	pthread_join(t, NULL);
-	if (read(p[0], &child, sizeof(child)) != sizeof(child))
-		child = NAN;
+	if (read(p[0], child, sizeof(child)) != sizeof(child))
+		child[0] = NAN;
 	close(p[0]);
 	status = wait_child(pid);
 	if (!exited_with(status, 0))
@@ -652,16 +657,17 @@ static bool check_fpu(char *msg)
 	if (fabs(ref[0] - basel) >= FPU_TOLERANCE)
 		return fail(msg, "sum is %.15g, expected about %.15g", ref[0],
 			    basel);
-	if (got[0] != ref[0] || got[1] != ref[1] || child != ref[0])
+	if (got[0] != ref[0] || got[1] != ref[1] || child[0] != ref[0])
 		return fail(msg,
 			    "sums differ when run together: %.17g %.17g %.17g, alone %.17g %.17g",
-			    got[0], got[1], child, ref[0], ref[1]);
+			    got[0], got[1], child[0], ref[0], ref[1]);
 	if (sse && fabs(sse_ref - basel) >= FPU_TOLERANCE)
 		return fail(msg, "SSE sum is %.15g, expected about %.15g",
 			    sse_ref, basel);
-	if (sse_got != sse_ref)
-		return fail(msg, "SSE sums differ: %.17g together, %.17g alone",
-			    sse_got, sse_ref);
+	if (sse_got != sse_ref || child[1] != sse_ref)
+		return fail(msg,
+			    "SSE sums differ: %.17g %.17g together, %.17g alone",
+			    sse_got, child[1], sse_ref);
 	snprintf(msg, MSG_LEN,
 		 "x87%s: sum %.12f (pi^2/6 = %.12f) in 2 processes and 2 threads",
 		 sse ? " and SSE2" : "", ref[0], basel);

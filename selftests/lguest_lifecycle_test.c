@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * Guests and their launcher processes: a launcher killed (SIGKILL) while
- * its guest runs in LGUEST_RUN, busy or halted in LHCALL_HALT, takes the
+ * its guest runs in LGUEST_RUN, busy, halted in LHCALL_HALT, or halted
+ * while another of its threads raises interrupts, takes the
  * guest with it: the module's reference count drops back and a fresh
  * guest runs.  Several guests in separate processes run at once, each
  * making many hypercall round trips, and all of them get the right
@@ -11,12 +12,14 @@
  * All tests are skipped when /dev/lguest does not exist.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdint.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <sys/ioctl.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 
@@ -95,6 +98,7 @@ static void assert_no_guests_left(struct __test_metadata *_metadata)
 enum {
 	STOP_BUSY,
 	STOP_HALT,
+	STOP_IRQ,	/* halt while another thread raises interrupts */
 };
 
 static uint32_t how GUEST_DATA;
@@ -112,6 +116,18 @@ static GUEST_CODE void guest_forever(void)
 	}
 }
 
+/* STOP_IRQ's second thread: raise a line, again and again. */
+static void *raise_irqs(void *arg)
+{
+	struct lg_vm *vm = arg;
+	struct lguest_irq irq = { .irq = 5 };
+
+	for (;;)
+		if (ioctl(vm->fd, LGUEST_IRQ, &irq))
+			_exit(CHILD_FAILED);
+	return NULL;
+}
+
 /*
  * In the child: run the guest to its hello, tell the parent through
  * @fd, and run it again, which only a signal ends.
@@ -119,9 +135,12 @@ static GUEST_CODE void guest_forever(void)
 static void __noreturn child_run_forever(uint32_t stop, int fd)
 {
 	struct lg_vm *vm = lg_vm_create(0, guest_forever);
+	pthread_t thread;
 
-	how = stop;
+	how = stop == STOP_IRQ ? STOP_HALT : stop;
 	lg_sync_global_to_guest(vm, how);
+	if (stop == STOP_IRQ && pthread_create(&thread, NULL, raise_irqs, vm))
+		_exit(CHILD_FAILED);
 	if (lg_vcpu_run(vm) || vm->run.exit_reason != LGUEST_EXIT_HYPERCALL ||
 	    vm->run.hypercall.nr != LG_HCALL_TEST)
 		_exit(CHILD_FAILED);
@@ -130,7 +149,7 @@ static void __noreturn child_run_forever(uint32_t stop, int fd)
 	lg_vcpu_run(vm);
 	printf("# child: %s\n", lg_exit_str(vm));
 	fflush(stdout);
-	if (stop == STOP_HALT && vm->run.exit_reason == LGUEST_EXIT_DEAD)
+	if (stop != STOP_BUSY && vm->run.exit_reason == LGUEST_EXIT_DEAD)
 		_exit(CHILD_NO_HALT);
 	_exit(CHILD_FAILED);
 }
@@ -153,6 +172,15 @@ FIXTURE_VARIANT_ADD(sigkill, busy) {
  */
 FIXTURE_VARIANT_ADD(sigkill, halted) {
 	.stop = STOP_HALT,
+};
+
+/*
+ * Halted, while a second launcher thread keeps raising a line the guest
+ * has no handler for: the signal lands in the middle of LGUEST_IRQ calls
+ * and of wake-ups that find nothing to deliver.
+ */
+FIXTURE_VARIANT_ADD(sigkill, raising_irq) {
+	.stop = STOP_IRQ,
 };
 
 FIXTURE_SETUP(sigkill)
@@ -193,7 +221,7 @@ TEST_F(sigkill, in_run)
 	for (ms = 0; ms < WAIT_MS; ms += POLL_MS) {
 		sleep_ms(POLL_MS);
 		state = proc_state(pid);
-		if (variant->stop == STOP_BUSY && ms >= 200)
+		if (variant->stop != STOP_HALT && ms >= 200)
 			break;
 		if (variant->stop == STOP_HALT && state != 'R')
 			break;
@@ -202,7 +230,7 @@ TEST_F(sigkill, in_run)
 
 	ASSERT_EQ(0, kill(pid, SIGKILL));
 	ASSERT_EQ(pid, waitpid(pid, &status, 0));
-	if (variant->stop == STOP_HALT && WIFEXITED(status) &&
+	if (variant->stop != STOP_BUSY && WIFEXITED(status) &&
 	    WEXITSTATUS(status) == CHILD_NO_HALT) {
 		no_halt = true;
 	} else {
@@ -210,7 +238,9 @@ TEST_F(sigkill, in_run)
 			TH_LOG("child exit status %#x", status);
 		}
 		EXPECT_EQ(SIGKILL, WTERMSIG(status));
-		EXPECT_EQ(variant->stop == STOP_HALT ? 'S' : 'R', state);
+		if (variant->stop != STOP_IRQ)
+			EXPECT_EQ(variant->stop == STOP_HALT ? 'S' : 'R',
+				  state);
 	}
 
 	assert_no_guests_left(_metadata);

@@ -9,9 +9,10 @@
  * lguest_guest_check, which checks the guest from its own user space and
  * reports in lines starting with "LGTEST " (see lguest_guest_check.c).
  *
- * One guest (guest=check) serves the boot, time, syscalls and poweroff
- * tests; whichever of them runs first boots it and the others read what
- * it left in shared memory.  Rebooting and panicking take a guest each.
+ * One guest (guest=check) serves the boot, time, wallclock, syscalls and
+ * poweroff tests; whichever of them runs first boots it and the others
+ * read what it left in shared memory.  Rebooting and panicking take a
+ * guest each.
  * The bad_input tests only run the launcher on bad arguments and images.
  *
  * The launcher, kernel and initrd are $LGUEST_LAUNCHER (default: lguest
@@ -45,7 +46,7 @@
 #include "../kselftest_harness.h"
 
 #define GUEST_MEM_MB		128
-#define RUN_TIMEOUT_S		600	/* one launcher run: boot and all */
+#define RUN_TIMEOUT_S		300	/* one launcher run: boot and all */
 #define STOP_TIMEOUT_S		10	/* for the launcher to die of SIGTERM */
 #define GUEST_TEST_TIMEOUT_S	(RUN_TIMEOUT_S + STOP_TIMEOUT_S + 30)
 #define BAD_RUN_TIMEOUT_S	60
@@ -930,29 +931,36 @@ TEST_F_TIMEOUT(guest, boot, GUEST_TEST_TIMEOUT_S)
 		TH_LOG("launcher: %s, expected exit status 0", status);
 }
 
-/*
- * Two seconds of sleep in the guest are two seconds on the host, and the
- * guest's time of day is the host's.
- */
+/* Two seconds of sleep in the guest are two seconds on the host. */
 TEST_F_TIMEOUT(guest, time, GUEST_TEST_TIMEOUT_S)
 {
 	struct check_run *c = get_check_run(_metadata, &self->paths);
-	double host, guest, wall;
+	double host, guest;
 
 	ASSERT_TRUE(c->have_start && c->have_end)
 		TH_LOG("the guest did not report its sleep");
 	host = c->t_end - c->t_start;
 	guest = c->guest_sleep_ns / 1e9;
-	wall = c->wall_guest - c->wall_host;
 	TH_LOG("sleep %.0f: %.3f s by the host's clock, %.3f s by the guest's",
 	       SLEEP_S, host, guest);
-	TH_LOG("guest's wallclock - host's: %+.3f s", wall);
 	EXPECT_TRUE(fabs(host - SLEEP_S) <= SLEEP_S * SLEEP_SLACK)
 		TH_LOG("the guest's sleep took %.3f s of host time", host);
 	EXPECT_TRUE(fabs(guest - host) <= host * SLEEP_SLACK)
 		TH_LOG("the guest's clock says %.3f s", guest);
+}
+
+/* The guest's time of day is the host's, give or take a little. */
+TEST_F_TIMEOUT(guest, wallclock, GUEST_TEST_TIMEOUT_S)
+{
+	struct check_run *c = get_check_run(_metadata, &self->paths);
+	double wall;
+
+	ASSERT_TRUE(c->have_start)
+		TH_LOG("the guest did not report its time of day");
+	wall = c->wall_guest - c->wall_host;
+	TH_LOG("the guest's wallclock - the host's: %+.3f s", wall);
 	EXPECT_TRUE(fabs(wall) <= WALLCLOCK_SLACK_S)
-		TH_LOG("the guest's wallclock is %+.3f s off", wall);
+		TH_LOG("more than %.0f s off", WALLCLOCK_SLACK_S);
 }
 
 /*
