@@ -23,7 +23,8 @@ for p in "${patches[@]}"; do
 	# User-space tools call zlib and name ELF types: their CamelCase is
 	# not ours to change.
 	ignore=FILE_PATH_CHANGES
-	grep '^+++ b/' "$p" | grep -vq '^+++ b/tools/lguest/' ||
+	grep '^+++ b/' "$p" |
+		grep -vq -e '^+++ b/tools/lguest/' -e '^+++ b/MAINTAINERS' ||
 		ignore=$ignore,CAMELCASE
 	out=$(scripts/checkpatch.pl --strict --quiet --show-types \
 		--ignore "$ignore" "$p" 2>&1) ||

@@ -819,7 +819,8 @@ FIXTURE_SETUP(bad_input)
 		write_truncated(_metadata, self->dir, self->paths.kernel);
 }
 
-FIXTURE_TEARDOWN(bad_input)
+/* In the parent, so that the files go even after a failed assertion. */
+FIXTURE_TEARDOWN_PARENT(bad_input)
 {
 	static const char * const files[] = {
 		"empty", "text", "elf64", "elf32", "truncated",

@@ -21,6 +21,7 @@
 #include <sys/mman.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include "../kselftest.h"
 
 static unsigned int scale = 1;
 
@@ -144,7 +145,7 @@ int main(int argc, char **argv)
 	if (argc > 1)
 		scale = atoi(argv[1]) ?: 1;
 	setvbuf(stdout, NULL, _IOLBF, 0);
-	for (i = 0; i < sizeof(benches) / sizeof(benches[0]); i++) {
+	for (i = 0; i < ARRAY_SIZE(benches); i++) {
 		n = benches[i].n > 1 ? benches[i].n / scale : 1;
 		printf("BEGIN %s\n", benches[i].name);
 		sleep(1);
