@@ -11,7 +11,8 @@
  *	LGTEST check NAME ok: DETAILS		one per boot check
  *	LGTEST check NAME FAIL: DETAILS
  *	LGTEST verdict ok: N checks		or "FAIL: M of N checks failed"
- *	LGTEST time start wall=SEC.NSEC		CLOCK_REALTIME, then a 2 s sleep
+ *	LGTEST wallclock=SEC.NSEC		first: CLOCK_REALTIME
+ *	LGTEST time start			then a 2 s sleep
  *	LGTEST time end guest_ns=NS		what the guest measured
  *	LGTEST getpid ready			then a line is read from stdin
  *	LGTEST getpid done calls=N ns_per_call=NS wrong=N
@@ -758,18 +759,14 @@ static int run_boot_checks(void)
 /*
  * Sleep SLEEP_SECONDS between two lines, which the host timestamps as they
  * arrive.  In this process: the fork() and exec() of sleep(1) would add
- * seconds of their own in a guest under emulation.  The first line also
- * gives the guest's time of day, to compare with the host's.
+ * seconds of their own in a guest under emulation.
  */
 static int run_time(void)
 {
-	struct timespec wall, left = { SLEEP_SECONDS, 0 };
-	long long t0;
+	struct timespec left = { SLEEP_SECONDS, 0 };
+	long long t0 = now_ns(CLOCK_MONOTONIC);
 
-	clock_gettime(CLOCK_REALTIME, &wall);
-	t0 = now_ns(CLOCK_MONOTONIC);
-	printf("LGTEST time start wall=%lld.%09ld\n", (long long)wall.tv_sec,
-	       wall.tv_nsec);
+	printf("LGTEST time start\n");
 	fflush(stdout);
 	while (clock_nanosleep(CLOCK_MONOTONIC, 0, &left, &left) == EINTR)
 		;
@@ -838,6 +835,7 @@ static int run_part(const char *what)
 int main(int argc, char *argv[])
 {
 	static const char * const all[] = { "boot", "time", "getpid" };
+	struct timespec wall;
 	int i, j, ret = 0;
 
 	/* What the checks run this program for. */
@@ -855,7 +853,15 @@ int main(int argc, char *argv[])
 			return 2;
 		}
 	}
+	/*
+	 * The time of day first, for the host to compare with its own: the
+	 * sooner after boot, the less the two clocks can have drifted apart
+	 * (under an emulator, the host's own clock may not keep good time).
+	 */
+	clock_gettime(CLOCK_REALTIME, &wall);
 	setvbuf(stdout, NULL, _IOLBF, 0);
+	printf("LGTEST wallclock=%lld.%09ld\n", (long long)wall.tv_sec,
+	       wall.tv_nsec);
 	if (argc == 1) {
 		for (i = 0; i < 3; i++)
 			ret |= run_part(all[i]);
