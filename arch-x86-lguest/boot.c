@@ -32,6 +32,7 @@
 #include <asm/desc.h>
 #include <asm/fixmap.h>
 #include <asm/insn.h>
+#include <asm/io_bitmap.h>
 #include <asm/paravirt.h>
 #include <asm/reboot.h>
 #include <asm/setup.h>
@@ -251,9 +252,45 @@ static void lguest_noop(void)
 {
 }
 
+/*
+ * The LDT: the host takes a checked copy, as it does of GDT entries, and
+ * the CPU uses that.  Linux never changes an LDT it has installed (a
+ * modify_ldt() installs a new one), so one call per load is enough; and
+ * only switches to or from a process with an LDT make it.
+ */
 static void lguest_set_ldt(const void *addr, unsigned int entries)
 {
+	lazy_hcall(LHCALL_SET_LDT, (unsigned long)addr, entries, 0);
 }
+
+#ifdef CONFIG_X86_IOPL_IOPERM
+/*
+ * Ports a user process may use (ioperm(), iopl()): the host gets the
+ * bitmap a native kernel would put in its TSS, and answers "in" and "out"
+ * on those ports itself, as a PC with nothing there would.  Only switches
+ * to and from such processes, and ioperm() itself, come here.
+ */
+static void lguest_update_io_bitmap(void)
+{
+	struct thread_struct *t = &current->thread;
+	unsigned long addr = 0, bytes = 0;
+
+	if (test_thread_flag(TIF_IO_BITMAP)) {
+		if (t->iopl_emul == 3) {
+			bytes = LGUEST_IO_ALL;
+		} else if (t->io_bitmap) {
+			addr = __pa(t->io_bitmap->bitmap);
+			bytes = t->io_bitmap->max;
+		}
+	}
+	lazy_hcall(LHCALL_SET_IO_BITMAP, addr, bytes, 0);
+}
+
+static void lguest_invalidate_io_bitmap(void)
+{
+	lazy_hcall(LHCALL_SET_IO_BITMAP, 0, 0, 0);
+}
+#endif
 
 void __init lguest_init_cpu_ops(void)
 {
@@ -278,6 +315,10 @@ void __init lguest_init_cpu_ops(void)
 	pv_ops.cpu.write_idt_entry = lguest_write_idt_entry;
 	pv_ops.cpu.load_tls = lguest_load_tls;
 	pv_ops.cpu.set_ldt = lguest_set_ldt;
+#ifdef CONFIG_X86_IOPL_IOPERM
+	pv_ops.cpu.update_io_bitmap = lguest_update_io_bitmap;
+	pv_ops.cpu.invalidate_io_bitmap = lguest_invalidate_io_bitmap;
+#endif
 	pv_ops.cpu.wbinvd = lguest_noop;
 	pv_ops.cpu.io_delay = lguest_noop;
 	pv_ops.cpu.start_context_switch = lguest_start_context_switch;

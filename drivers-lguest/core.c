@@ -129,6 +129,7 @@ void lguest_teardown(struct lguest *lg)
 	debugfs_remove_recursive(lg->debugfs);
 	hrtimer_cancel(&lg->timer);
 	lguest_free_pagetables(lg);
+	lguest_free_ldt(lg);
 }
 
 /* The guest trapped: deal with it, or give it back to the guest. */
@@ -157,6 +158,8 @@ static void lg_handle_trap(struct lguest *lg)
 		break;
 	default:
 		lg->exits[LG_EXIT_TRAP]++;
+		if (trap == X86_TRAP_GP && lguest_emulate_port_io(lg))
+			return;
 	}
 	if (!lg->dead)
 		lguest_reflect_trap(lg, trap);

@@ -150,6 +150,12 @@ static u32 lg_do_hcall(struct lguest *lg, const struct lguest_hcall *h)
 	case LHCALL_LOAD_TLS:
 		lguest_load_tls(lg, h->arg1);
 		break;
+	case LHCALL_SET_IO_BITMAP:
+		lguest_set_io_bitmap(lg, h->arg1, h->arg2);
+		break;
+	case LHCALL_SET_LDT:
+		lguest_set_ldt(lg, h->arg1, h->arg2);
+		break;
 	case LHCALL_LOAD_GDT_ENTRY:
 		lguest_load_gdt_entry(lg, h->arg1, h->arg2, h->arg3);
 		break;

@@ -16,6 +16,7 @@
  */
 #include <linux/ktime.h>
 #include <linux/sched.h>
+#include <asm/desc.h>
 #include <asm/irq_vectors.h>
 
 #include "lg.h"
@@ -49,12 +50,24 @@ static bool push_guest(struct lguest *lg, u32 *esp, u32 val)
 	return lg_write(lg, gpa, &val, 4);
 }
 
+/*
+ * The guest's interrupt flag, as the CPU would push it.  The guest's iret
+ * (at lguest_data.noirq_iret) has already set the flag from the frame it
+ * returns through: natively the flag only changes once an iret is done,
+ * so a fault on the iret itself (a bad segment in a sigreturn frame) is
+ * taken with interrupts still off.
+ */
 static u32 guest_irq_flag(struct lguest *lg)
 {
-	u32 irq_enabled = 0;
+	u32 irq_enabled = 0, noirq_iret = 0;
 
-	if (lg->lguest_data)
-		lg_read(lg, lg_data_addr(lg, irq_enabled), &irq_enabled, 4);
+	if (!lg->lguest_data)
+		return 0;
+	lg_read(lg, lg_data_addr(lg, irq_enabled), &irq_enabled, 4);
+	lg_read(lg, lg_data_addr(lg, noirq_iret), &noirq_iret, 4);
+	if (noirq_iret && lg->regs.eip == noirq_iret &&
+	    (lg->regs.cs & SEGMENT_RPL_MASK) != USER_RPL)
+		return 0;
 	return irq_enabled & X86_EFLAGS_IF;
 }
 
@@ -186,6 +199,98 @@ void lguest_set_stack(struct lguest *lg, u32 ss, u32 esp, u32 pages)
 	else
 		lg->stack_pages = 0;
 	lguest_map_stack(lg);
+}
+
+/*
+ * Port I/O from guest user space.
+ *
+ * A guest process its kernel has given ports (ioperm(), iopl()) may use
+ * "in" and "out" on them.  The TSS the guest runs with has no I/O bitmap,
+ * so every such instruction traps here as a #GP; the guest kernel has told
+ * us which ports its current process may use (LHCALL_SET_IO_BITMAP), as a
+ * native kernel tells its TSS.  No device is behind any port: we do what a
+ * PC with nothing there does, reads give all ones and writes vanish, and
+ * step past the instruction.  Anything else is the guest kernel's #GP.
+ */
+void lguest_set_io_bitmap(struct lguest *lg, u32 gpa, u32 bytes)
+{
+	if (bytes != LGUEST_IO_ALL &&
+	    (bytes > LGUEST_IO_BITMAP_BYTES ||
+	     (bytes && (u64)gpa + bytes > lg->mem_size))) {
+		kill_guest(lg, "bad I/O bitmap %#x (%u bytes)", gpa, bytes);
+		return;
+	}
+	lg->io_bitmap = gpa;
+	lg->io_bitmap_bytes = bytes;
+}
+
+/* Are ports [port, port + size) all clear in the bitmap? */
+static bool lg_ports_allowed(struct lguest *lg, u32 port, u32 size)
+{
+	u32 first = port / 8, last = (port + size - 1) / 8;
+	u8 bits[2] = { 0, 0 };
+
+	if (lg->io_bitmap_bytes == LGUEST_IO_ALL)
+		return true;
+	if (last >= lg->io_bitmap_bytes ||
+	    !lg_read(lg, lg->io_bitmap + first, bits, last - first + 1))
+		return false;
+	return !(((bits[0] | bits[1] << 8) >> (port % 8)) & (BIT(size) - 1));
+}
+
+/* A byte of the instruction at the guest's %eip, or -1. */
+static int lg_insn_byte(struct lguest *lg, unsigned int i)
+{
+	u32 gpa;
+	u8 b;
+
+	if (!lguest_gva_to_gpa(lg, lg->regs.eip + i, false, &gpa) ||
+	    !lg_read(lg, gpa, &b, 1))
+		return -1;
+	return b;
+}
+
+bool lguest_emulate_port_io(struct lguest *lg)
+{
+	struct lguest_regs *r = &lg->regs;
+	unsigned int len = 0, size = 4;
+	int op;
+	u32 port;
+
+	/* Flat 32-bit user code only: that is all we decode. */
+	if (!lg->io_bitmap_bytes || r->cs != __USER_CS ||
+	    get_desc_base(&lg->gdt[GDT_ENTRY_DEFAULT_USER_CS]) ||
+	    !lg->gdt[GDT_ENTRY_DEFAULT_USER_CS].d)
+		return false;
+	for (;;) {
+		op = lg_insn_byte(lg, len++);
+		if (op == 0x66)
+			size = 2;
+		else if (op != 0xf2 && op != 0xf3 && op != 0xf0)
+			break;
+		if (len >= 4)
+			return false;
+	}
+	switch (op) {
+	case 0xe4 ... 0xe7:	/* in/out with the port in the instruction */
+		port = lg_insn_byte(lg, len++);
+		if ((int)port < 0)
+			return false;
+		break;
+	case 0xec ... 0xef:	/* in/out with the port in %dx */
+		port = r->edx & 0xffff;
+		break;
+	default:
+		return false;
+	}
+	if (!(op & 1))
+		size = 1;
+	if (!lg_ports_allowed(lg, port, size))
+		return false;
+	if (!(op & 2))		/* in */
+		r->eax |= size == 4 ? ~0u : BIT(8 * size) - 1;
+	r->eip += len;
+	return true;
 }
 
 /*

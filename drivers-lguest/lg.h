@@ -19,6 +19,7 @@
 #include <linux/wait.h>
 #include <asm/desc_defs.h>
 #include <asm/fpu/types.h>
+#include <asm/ldt.h>
 #include <asm/lguest_para.h>
 #include <linux/pgtable.h>
 #include <asm/pgtable_areas.h>
@@ -27,6 +28,11 @@
 
 struct dentry;
 struct mm_struct;
+struct page;
+
+/* An LDT of LDT_ENTRIES descriptors takes this many pages. */
+#define LG_LDT_ENTRIES_PER_PAGE	(PAGE_SIZE / LDT_ENTRY_SIZE)
+#define LG_LDT_PAGES		(LDT_ENTRIES / LG_LDT_ENTRIES_PER_PAGE)
 
 /* How many shadow page directories a guest keeps (one per guest cr3). */
 #define LG_NR_PGDIRS	4
@@ -89,6 +95,9 @@ enum lg_exit {
  *		shadows go when the guest loads another cr3; 0 if none given
  * @gdt:	the guest's GDT, as sanitized by segments.c
  * @idt:	the guest's IDT entries, as checked by interrupts_and_traps.c
+ * @ldt_pages:	the guest's LDT, as sanitized by segments.c: pages allocated
+ *		on first use, kept until the guest goes
+ * @ldt_entries: how many descriptors of @ldt_pages are the LDT; 0 for none
  * @ss1:	the guest kernel's stack segment, from LHCALL_SET_STACK
  * @esp1:	and stack pointer: where traps from guest user mode go
  * @stack_pages: how many pages below @esp1 are the guest kernel's stack,
@@ -96,6 +105,9 @@ enum lg_exit {
  *		if there is none, or none the CPU may use (see
  *		lguest_set_stack()): the system call vector then always
  *		exits instead of going straight to the guest kernel
+ * @io_bitmap:	guest-physical address of the I/O bitmap of the guest's
+ *		current user process (LHCALL_SET_IO_BITMAP)
+ * @io_bitmap_bytes: its size; 0 for no ports, LGUEST_IO_ALL for all
  * @fpu:	the guest's FPU and SSE registers while it is not running
  * @dead:	the guest was killed, for @dead_reason
  * @exit:	a pending exit to the launcher, if @exit.exit_reason is set
@@ -122,8 +134,11 @@ struct lguest {
 	unsigned int user_pgds;
 	struct desc_struct gdt[GDT_ENTRIES];
 	gate_desc idt[IDT_ENTRIES];
+	struct page *ldt_pages[LG_LDT_PAGES];
+	u32 ldt_entries;
 	u32 ss1, esp1;
 	u32 stack_pages;
+	u32 io_bitmap, io_bitmap_bytes;
 	struct fxregs_state fpu;
 	bool dead;
 	char dead_reason[LGUEST_REASON_LEN];
@@ -159,6 +174,8 @@ void lguest_flush_async(struct lguest *lg);
 void lguest_reflect_trap(struct lguest *lg, unsigned int vector);
 void lguest_load_idt_entry(struct lguest *lg, u32 vector, u32 lo, u32 hi);
 void lguest_set_stack(struct lguest *lg, u32 ss, u32 esp, u32 pages);
+void lguest_set_io_bitmap(struct lguest *lg, u32 gpa, u32 bytes);
+bool lguest_emulate_port_io(struct lguest *lg);
 void lguest_raise_irq(struct lguest *lg, unsigned int irq);
 bool lguest_irqs_blocked(struct lguest *lg, unsigned long *blocked);
 void lguest_halt_done(struct lguest *lg);
@@ -170,6 +187,8 @@ void lguest_set_clockevent(struct lguest *lg, u32 delta_ns);
 void lguest_init_gdt(struct lguest *lg);
 void lguest_load_gdt_entry(struct lguest *lg, u32 index, u32 lo, u32 hi);
 void lguest_load_tls(struct lguest *lg, u32 gpa);
+void lguest_set_ldt(struct lguest *lg, u32 gva, u32 entries);
+void lguest_free_ldt(struct lguest *lg);
 
 /* page_tables.c: shadow paging. */
 int lguest_init_pagetables(struct lguest *lg);

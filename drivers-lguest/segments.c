@@ -1,16 +1,20 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * Segments: the guest's GDT, sanitized.
+ * Segments: the guest's GDT and LDT, sanitized.
  *
  * The CPU runs the guest on a GDT the switcher builds from the guest's
- * entries.  A descriptor is a capability: a code segment with DPL 0 or a
- * call gate would let the guest into ring 0.  So every entry the guest
- * gives us is checked here: only code and data segments, never more
+ * entries, and on an LDT we copy from the guest's.  A descriptor is a
+ * capability: a code segment with DPL 0 or a call gate would let the guest
+ * into ring 0.  So every entry the guest gives us is checked here, by the
+ * same rules for both tables: only code and data segments, never more
  * privileged than ring 1, and always "accessed" (the CPU would otherwise
- * write that bit into the GDT, which the guest's page tables map
- * read-only).  The entries the switcher itself needs (its own segments and
- * the TSS) are not the guest's to change.
+ * write that bit into the table, which the guest's page tables map
+ * read-only).  The entries the switcher itself needs (its own segments,
+ * the TSS and the LDT descriptor) are not the guest's to change.
  */
+#include <linux/gfp.h>
+#include <linux/mm.h>
+
 #include "lg.h"
 #include "x86/switcher.h"
 
@@ -37,15 +41,22 @@ void lguest_init_gdt(struct lguest *lg)
 static bool switcher_entry(u32 index)
 {
 	return index == GDT_ENTRY_LGUEST_CS || index == GDT_ENTRY_LGUEST_DS ||
-	       index == GDT_ENTRY_TSS || index == GDT_ENTRY_DOUBLEFAULT_TSS;
+	       index == GDT_ENTRY_TSS || index == GDT_ENTRY_LDT ||
+	       index == GDT_ENTRY_DOUBLEFAULT_TSS;
 }
 
-static bool sanitize(struct lguest *lg, struct desc_struct *d)
+/*
+ * A descriptor that is not present cannot be loaded, so it is left as it
+ * is: "lar" still shows the guest what it wrote there.
+ */
+static bool sanitize(struct lguest *lg, struct desc_struct *d,
+		     const char *table)
 {
 	if (!d->p)
 		return true;
 	if (!d->s) {
-		kill_guest(lg, "system descriptor (type %u) in GDT", d->type);
+		kill_guest(lg, "system descriptor (type %u) in %s", d->type,
+			   table);
 		return false;
 	}
 	if (d->dpl == 0)
@@ -66,7 +77,7 @@ static void set_entry(struct lguest *lg, u32 index, u32 lo, u32 hi)
 		return;
 	memcpy(&d, &lo, 4);
 	memcpy((u8 *)&d + 4, &hi, 4);
-	if (sanitize(lg, &d))
+	if (sanitize(lg, &d, "GDT"))
 		lg->gdt[index] = d;
 }
 
@@ -86,4 +97,65 @@ void lguest_load_tls(struct lguest *lg, u32 gpa)
 		return;
 	for (i = 0; i < GDT_ENTRY_TLS_ENTRIES; i++)
 		set_entry(lg, GDT_ENTRY_TLS_MIN + i, tls[2 * i], tls[2 * i + 1]);
+}
+
+/*
+ * LHCALL_SET_LDT: the guest's local descriptor table, @entries descriptors
+ * at guest-virtual address @gva (0 entries: no LDT).  Linux vmallocs large
+ * LDTs, so the pages need not be contiguous in guest memory: we copy them
+ * one guest page at a time, through the guest's page tables, into pages of
+ * our own, and check every descriptor there.  The switcher maps our pages
+ * read-only at LGUEST_LDT_ADDR while this guest runs (see x86/core.c); the
+ * CPU never sees the guest's copy.  Linux never changes an LDT it has
+ * installed (modify_ldt() installs a new one), so the copy stays right
+ * until the next call.
+ */
+void lguest_set_ldt(struct lguest *lg, u32 gva, u32 entries)
+{
+	u32 bytes, done, chunk, gpa;
+	struct desc_struct *ldt;
+	unsigned int i;
+
+	lg->ldt_entries = 0;
+	if (entries > LDT_ENTRIES) {
+		kill_guest(lg, "LDT of %u entries", entries);
+		return;
+	}
+	bytes = entries * LDT_ENTRY_SIZE;
+	for (done = 0; done < bytes; done += chunk) {
+		unsigned int page = done / PAGE_SIZE;
+
+		chunk = min_t(u32, bytes - done,
+			      PAGE_SIZE - offset_in_page(gva + done));
+		chunk = min_t(u32, chunk, PAGE_SIZE - offset_in_page(done));
+		if (!lg->ldt_pages[page]) {
+			lg->ldt_pages[page] = alloc_page(GFP_KERNEL_ACCOUNT);
+			if (!lg->ldt_pages[page]) {
+				kill_guest(lg, "no memory for an LDT");
+				return;
+			}
+		}
+		if (!lguest_gva_to_gpa(lg, gva + done, false, &gpa)) {
+			kill_guest(lg, "LDT at %#x: not mapped", gva + done);
+			return;
+		}
+		if (!lg_read(lg, gpa, (u8 *)page_address(lg->ldt_pages[page]) +
+			     offset_in_page(done), chunk))
+			return;
+	}
+	for (i = 0; i < entries; i++) {
+		ldt = page_address(lg->ldt_pages[i / LG_LDT_ENTRIES_PER_PAGE]);
+		if (!sanitize(lg, &ldt[i % LG_LDT_ENTRIES_PER_PAGE], "LDT"))
+			return;
+	}
+	lg->ldt_entries = entries;
+}
+
+void lguest_free_ldt(struct lguest *lg)
+{
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(lg->ldt_pages); i++)
+		if (lg->ldt_pages[i])
+			__free_page(lg->ldt_pages[i]);
 }

@@ -91,7 +91,7 @@ struct lguest_regs {
 #define LGUEST_KERNEL_DS	((13 * 8) | 1)
 
 /* The eflags bits a launcher may set; IF and IOPL belong to the host. */
-#define LGUEST_EFLAGS_SETTABLE	0x00240dd5u	/* CF PF AF ZF SF TF DF OF AC ID */
+#define LGUEST_EFLAGS_SETTABLE	0x00244dd5u	/* CF PF AF ZF SF TF DF OF NT AC ID */
 #define LGUEST_EFLAGS_FIXED	0x00000002u	/* bit 1 always reads as one */
 
 /**

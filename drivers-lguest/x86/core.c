@@ -194,7 +194,10 @@ int __init lguest_arch_host_init(void)
 	BUILD_BUG_ON(PAGE_SIZE + offsetof(struct lguest_ro_state,
 					  guest_gdt_desc) !=
 		     LGUEST_PAGES_guest_gdt_desc);
+	BUILD_BUG_ON(PAGE_SIZE + offsetof(struct lguest_ro_state, guest_ldt) !=
+		     LGUEST_PAGES_guest_ldt);
 	BUILD_BUG_ON(sizeof(struct lguest_pages) != 2 * PAGE_SIZE);
+	BUILD_BUG_ON(SWITCHER_LDT_PAGES != LG_LDT_PAGES);
 
 	/* The guest's FPU state is kept with fxsave. */
 	if (!boot_cpu_has(X86_FEATURE_FXSR))
@@ -246,7 +249,26 @@ void lguest_arch_host_fini(void)
 	lg_free_switcher_pages();
 }
 
-/* The switcher's own flat ring 0 segments, and the guest's TSS. */
+/*
+ * The guest's LDT, if it has one, in the window at the end of the slot: in
+ * this CPU's view of the slot for guests, read-only (the descriptors are
+ * all "accessed" already, so the CPU never writes them).  Every entry is
+ * rewritten, whoever ran here last: a guest must not find another's LDT
+ * pages behind its own.
+ */
+static void lg_map_ldt(struct lguest *lg, unsigned int cpu)
+{
+	pte_t *pte = lg_guest_switcher_pte[cpu] + PTRS_PER_PTE -
+		     SWITCHER_LDT_PAGES;
+	unsigned int i, pages;
+
+	pages = DIV_ROUND_UP(lg->ldt_entries, LG_LDT_ENTRIES_PER_PAGE);
+	for (i = 0; i < SWITCHER_LDT_PAGES; i++)
+		pte[i] = i < pages ? mk_pte(lg->ldt_pages[i], __pgprot(
+				_PAGE_PRESENT | _PAGE_ACCESSED)) : __pte(0);
+}
+
+/* The switcher's own flat ring 0 segments, the guest's TSS and LDT. */
 static void lg_setup_gdt(struct lguest *lg, struct lguest_ro_state *state)
 {
 	memcpy(state->guest_gdt, lg->gdt, sizeof(state->guest_gdt));
@@ -255,6 +277,13 @@ static void lg_setup_gdt(struct lguest *lg, struct lguest_ro_state *state)
 	set_tssldt_descriptor(&state->guest_gdt[GDT_ENTRY_TSS],
 			      (unsigned long)&state->guest_tss, DESC_TSS,
 			      sizeof(state->guest_tss) - 1);
+	state->guest_ldt = 0;
+	if (lg->ldt_entries) {
+		set_tssldt_descriptor(&state->guest_gdt[GDT_ENTRY_LDT],
+				      LGUEST_LDT_ADDR, DESC_LDT,
+				      lg->ldt_entries * LDT_ENTRY_SIZE - 1);
+		state->guest_ldt = GDT_ENTRY_LDT * 8;
+	}
 	state->guest_gdt_desc.d.size = GDT_SIZE - 1;
 	state->guest_gdt_desc.d.address = (unsigned long)state->guest_gdt;
 }
@@ -457,6 +486,7 @@ void lguest_arch_run_guest(struct lguest *lg)
 	cpu = get_cpu();
 	pages = lg_cpu_pages(cpu);
 	lg_setup_gdt(lg, &pages->state);
+	lg_map_ldt(lg, cpu);
 	lg_setup_idt(lg, &pages->state);
 	lg_setup_tss(lg, pages);
 	lg_regs_to_frame(&lg->regs, &pages->regs);

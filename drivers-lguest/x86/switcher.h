@@ -8,7 +8,10 @@
  * has two pages, struct lguest_pages: a page the guest may write (the
  * CPU pushes the guest's registers there when it traps) and a page the
  * guest may only read (the GDT, IDT and TSS the guest runs with, and the
- * host state the switcher needs to come back).
+ * host state the switcher needs to come back).  The last pages of the
+ * slot are a window onto the LDT of the guest running on the CPU: only the
+ * guests' view of the slot (one page table per CPU) maps them, read-only,
+ * and the host rewrites them for each entry (see lg_map_ldt()).
  */
 #ifndef _DRIVERS_LGUEST_X86_SWITCHER_H
 #define _DRIVERS_LGUEST_X86_SWITCHER_H
@@ -23,7 +26,11 @@
 #define LGUEST_DS		(GDT_ENTRY_LGUEST_DS * 8)
 
 #define SWITCHER_TEXT_PAGES	1
-#define SWITCHER_MAX_CPUS	((PTRS_PER_PTE - SWITCHER_TEXT_PAGES) / 2)
+#define SWITCHER_LDT_PAGES	16	/* LDT_ENTRIES descriptors */
+#define SWITCHER_MAX_CPUS	((PTRS_PER_PTE - SWITCHER_TEXT_PAGES - \
+				  SWITCHER_LDT_PAGES) / 2)
+#define LGUEST_LDT_ADDR		(LGUEST_SWITCHER_ADDR + PMD_SIZE - \
+				 SWITCHER_LDT_PAGES * PAGE_SIZE)
 
 /* Number of registers in struct lg_frame. */
 #define LG_FRAME_WORDS		18
@@ -38,6 +45,7 @@
 #define LGUEST_PAGES_host_gdt_desc	(PAGE_SIZE + 24)
 #define LGUEST_PAGES_guest_idt_desc	(PAGE_SIZE + 32)
 #define LGUEST_PAGES_guest_gdt_desc	(PAGE_SIZE + 40)
+#define LGUEST_PAGES_guest_ldt		(PAGE_SIZE + 48)
 
 /* Offset of trapnum in struct lg_frame. */
 #define LG_FRAME_trapnum	(11 * 4)
@@ -90,6 +98,7 @@ struct lguest_ro_state {
 	/* What the guest runs with, filled in before each entry. */
 	struct lg_desc_ptr guest_idt_desc;
 	struct lg_desc_ptr guest_gdt_desc;
+	u32 guest_ldt;			/* LDT selector, or 0 */
 	struct x86_hw_tss guest_tss;
 	struct desc_struct guest_gdt[GDT_ENTRIES];
 	gate_desc guest_idt[IDT_ENTRIES];

@@ -20,6 +20,7 @@
 #include <asm/page_types.h>
 #include <asm/processor-flags.h>
 #include <asm/segment.h>
+#include <asm/trapnr.h>
 #include "switcher.h"
 
 .text
@@ -52,9 +53,11 @@ SYM_INNER_LABEL(switch_to_guest, SYM_L_GLOBAL)
 	lidt	LGUEST_PAGES_guest_idt_desc(%eax)
 	lgdt	LGUEST_PAGES_guest_gdt_desc(%eax)
 
-	/* No LDT: the host's may be the launcher's, full of its own gates. */
-	xorl	%edx, %edx
-	lldt	%dx
+	/*
+	 * The guest's LDT, or none: never the host's, which may be the
+	 * launcher's, full of its own gates.
+	 */
+	lldt	LGUEST_PAGES_guest_ldt(%eax)
 
 	/* The guest's TSS: its esp0 is the end of our register page. */
 	movl	$(GDT_ENTRY_TSS * 8), %edx
@@ -94,10 +97,12 @@ SYM_INNER_LABEL(switch_to_guest, SYM_L_GLOBAL)
 	popl	%esi
 	popl	%edi
 	popl	%ebp
+.Lpop_segments:
 	popl	%gs
 	popl	%fs
 	popl	%ds
 	popl	%es
+.Lpop_segments_end:
 	addl	$8, %esp		/* trapnum and errcode */
 	iret
 
@@ -160,6 +165,11 @@ back_to_host:
 trap_in_switcher:
 	cmpl	$2, (%esp)
 	je	ignore_nmi
+	cmpl	$X86_TRAP_NP, (%esp)
+	je	stale_segment
+	cmpl	$X86_TRAP_GP, (%esp)
+	je	stale_segment
+fail_entry:
 	/*
 	 * We faulted on the way into the guest, after the stack moved to
 	 * the register page (nothing before that can fault).  The guest's
@@ -174,6 +184,30 @@ trap_in_switcher:
 	jmp	back_to_host
 
 ignore_nmi:
+	addl	$8, %esp		/* vector and error code */
+	iret
+
+/*
+ * A data segment register the guest left loaded can go stale while it is
+ * out: its LDT entry removed by the guest kernel, say.  The CPU would have
+ * kept using the old descriptor until the register was next loaded, and
+ * Linux then loads 0 instead (loadsegment()'s fixup), so that is what we
+ * do: if the fault was one of the pops above, pop 0 instead.  The frame
+ * here: vector, error code, %eip, %cs, %eflags, then the value the pop
+ * wanted.  We are position independent, so the faulting %eip is compared
+ * with where this copy of the code runs.
+ */
+stale_segment:
+	pushl	%edx
+	call	1f
+1:	popl	%edx
+	negl	%edx
+	addl	12(%esp), %edx
+	subl	$(.Lpop_segments - 1b), %edx
+	cmpl	$(.Lpop_segments_end - .Lpop_segments), %edx
+	popl	%edx
+	jae	fail_entry
+	movl	$0, 20(%esp)
 	addl	$8, %esp		/* vector and error code */
 	iret
 

@@ -32,6 +32,8 @@
 #define LHCALL_SET_STACK	7	/* ebx: ss1, ecx: esp1, edx: pages */
 #define LHCALL_SET_CLOCKEVENT	9	/* ebx: ns from now, 0 to cancel */
 #define LHCALL_HALT		10	/* sleep until an interrupt */
+#define LHCALL_SET_IO_BITMAP	12	/* ebx: bitmap address, ecx: bytes */
+#define LHCALL_SET_LDT		13	/* ebx: LDT address (virtual), ecx: entries */
 #define LHCALL_SET_PTE		14	/* ebx: cr3, ecx: address, edx: pte */
 #define LHCALL_SET_PGD		15	/* ebx: cr3, ecx: index of the entry */
 #define LHCALL_LOAD_TLS		16	/* ebx: address of 3 descriptors */
@@ -52,6 +54,31 @@
  * can never be used: traps from user mode then kill the guest.
  */
 #define LGUEST_STACK_MAX_PAGES	16
+
+/*
+ * LHCALL_SET_LDT gives the guest's local descriptor table: @entries (at
+ * most 8192) descriptors at a guest-virtual address, 0 entries for none.
+ * The host takes a copy, checked by the rules of LHCALL_LOAD_GDT_ENTRY
+ * (a present system descriptor kills the guest; DPL 0 becomes 1; the
+ * accessed bit is set), and the CPU uses that copy from the next entry
+ * into the guest on: later writes to the guest's table are not seen.
+ * The guest loads the LDT with this call alone: its GDT has no LDT
+ * descriptor of its own.
+ */
+
+/*
+ * LHCALL_SET_IO_BITMAP says which I/O ports the guest's current user
+ * process may use, as a TSS's I/O bitmap would: @bytes bytes (at most
+ * LGUEST_IO_BITMAP_BYTES) at a guest-physical address, a clear bit
+ * allowing its port, ports past the end denied; LGUEST_IO_ALL allows
+ * every port (iopl(3)), 0 none.  No device is behind any port: an "in"
+ * or "out" from user mode to an allowed port gets what a PC with nothing
+ * there gives (reads all ones, writes dropped) from the host, without the
+ * guest kernel seeing it.  Any other (string instructions included) still
+ * raises #GP in the guest.
+ */
+#define LGUEST_IO_BITMAP_BYTES	8192
+#define LGUEST_IO_ALL		0xffffffffu
 
 /* Calls from here up go to the launcher. */
 #define LHCALL_LAUNCHER_BASE	0x1000
