@@ -737,9 +737,6 @@ FIXTURE_VARIANT_ADD(kill, hcall_11) {
 	.action = KILL_HCALL, .arg = 11, .reason = "bad hypercall",
 };
 
-FIXTURE_VARIANT_ADD(kill, hcall_12) {
-	.action = KILL_HCALL, .arg = 12, .reason = "bad hypercall",
-};
 
 FIXTURE_VARIANT_ADD(kill, hcall_17) {
 	.action = KILL_HCALL, .arg = 17, .reason = "bad hypercall",
