@@ -29,6 +29,7 @@
 #include <linux/smp.h>
 #include <linux/start_kernel.h>
 #include <asm/bootparam.h>
+#include <asm/debugreg.h>
 #include <asm/desc.h>
 #include <asm/fixmap.h>
 #include <asm/insn.h>
@@ -49,6 +50,7 @@ struct lguest_data lguest_data __aligned(PAGE_SIZE) = {
 	.blocked_interrupts = { [0 ... LGUEST_DATA_NR_IRQS / 32 - 1] = ~0u },
 	.noirq_iret = (u32)lguest_noirq_iret,
 	.kernel_address = PAGE_OFFSET,
+	.dr6 = DR6_RESERVED,
 	.hcall_status = { [0 ... LHCALL_RING_SIZE - 1] = LHCALL_STATUS_DONE },
 };
 
@@ -153,13 +155,20 @@ static void lguest_write_cr4(unsigned long val)
 {
 }
 
+/*
+ * The host owns the debug registers: the guest has no breakpoints of its
+ * own.  It does get #DB for single steps, and its handler reads DR6 to
+ * know that: the host puts the processor's DR6 in lguest_data for it.
+ */
 static unsigned long lguest_get_debugreg(int regno)
 {
-	return 0;
+	return regno == 6 ? lguest_data.dr6 : 0;
 }
 
 static void lguest_set_debugreg(int regno, unsigned long value)
 {
+	if (regno == 6)
+		lguest_data.dr6 = value;
 }
 
 /* The host owns the TSS: its selector is all we can say about it. */

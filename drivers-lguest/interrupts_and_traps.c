@@ -135,6 +135,8 @@ void lguest_reflect_trap(struct lguest *lg, unsigned int vector)
 	}
 	if (vector == X86_TRAP_PF && lg->lguest_data)
 		lg_write(lg, lg_data_addr(lg, cr2), &r->cr2, 4);
+	if (vector == X86_TRAP_DB && lg->lguest_data)
+		lg_write(lg, lg_data_addr(lg, dr6), &lg->dr6, 4);
 	lg_enter_handler(lg, vector);
 }
 

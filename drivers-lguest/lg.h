@@ -108,6 +108,7 @@ enum lg_exit {
  * @io_bitmap:	guest-physical address of the I/O bitmap of the guest's
  *		current user process (LHCALL_SET_IO_BITMAP)
  * @io_bitmap_bytes: its size; 0 for no ports, LGUEST_IO_ALL for all
+ * @dr6:	the processor's DR6 at the guest's last #DB
  * @fpu:	the guest's FPU and SSE registers while it is not running
  * @dead:	the guest was killed, for @dead_reason
  * @exit:	a pending exit to the launcher, if @exit.exit_reason is set
@@ -139,6 +140,7 @@ struct lguest {
 	u32 ss1, esp1;
 	u32 stack_pages;
 	u32 io_bitmap, io_bitmap_bytes;
+	u32 dr6;
 	struct fxregs_state fpu;
 	bool dead;
 	char dead_reason[LGUEST_REASON_LEN];

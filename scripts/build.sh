@@ -54,3 +54,31 @@ make -s -C "$TREE/tools/testing/selftests" TARGETS=lguest \
 	KHDR_INCLUDES="-isystem $OUT/usr/include" \
 	INSTALL_PATH="$TOOLS_OUT/kselftest" install >/dev/null
 log "kselftests: $TOOLS_OUT/kselftest"
+
+# The kernel's own selftests that the rig runs natively and in a guest, to
+# compare (see "Fidelity" in Documentation/virt/lguest/guest.rst): i386
+# static, from the same tree and uapi headers, one directory per suite.
+kself() {
+	local suite=$1
+	shift
+	mkdir -p "$TOOLS_OUT/selftests/$suite"
+	make -s -C "$TREE/tools/testing/selftests/$suite" \
+		OUTPUT="$TOOLS_OUT/selftests/$suite" \
+		KHDR_INCLUDES="-isystem $OUT/usr/include" "$@" \
+		>"$TOOLS_OUT/selftests-$suite.log" 2>&1 || {
+		grep -i error "$TOOLS_OUT/selftests-$suite.log" >&2
+		die "building the $suite selftests failed"
+	}
+}
+rm -rf "$TOOLS_OUT/selftests"
+kself x86 CC="gcc -static" all_32
+kself sigaltstack CC="gcc -m32 -static"
+kself ptrace CC="gcc -m32 -static"
+kself breakpoints CC="gcc -m32 -static" ARCH=x86 \
+	"$TOOLS_OUT/selftests/breakpoints/breakpoint_test"
+mm=(map_fixed_noreplace mremap_dontunmap mremap_test mlock2-tests
+    mrelease_test madv_populate map_populate mdwe_test mseal_test mkdirty
+    seal_elf)
+kself mm CC="gcc -m32 -static" "${mm[@]/#/$TOOLS_OUT/selftests/mm/}"
+find "$TOOLS_OUT/selftests" -type f ! -perm -u+x -delete
+log "kernel selftests: $TOOLS_OUT/selftests"

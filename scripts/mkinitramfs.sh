@@ -20,8 +20,20 @@ busybox_i386() {
 	echo "$bb"
 }
 
+# The kernel's own selftests (build.sh), stripped, into $1/selftests.
+copy_selftests() {
+	local f
+	[ -d "$TOOLS_OUT/selftests" ] || return 0
+	cp -a "$TOOLS_OUT/selftests" "$1/selftests"
+	find "$1/selftests" -type f -exec strip {} +
+	cp "$TOP/scripts/rig/selftest-run" "$TOP/scripts/rig/selftest-compare" \
+		"$1/bin/"
+}
+
 # The lguest guest's own initramfs: busybox, the guest's /init and the
 # guest half of lguest_linux_test (stripped: the guest unpacks it slowly).
+# "guest_initramfs selftests" adds the kernel's selftests, for the
+# fidelity run: a separate image, so other guests boot no slower.
 guest_initramfs() {
 	local g=$CACHE/guest-initramfs
 	local check=$TOOLS_OUT/kselftest/lguest/lguest_guest_check
@@ -35,6 +47,7 @@ guest_initramfs() {
 	fi
 	[ -x "$TOOLS_OUT/kselftest/lguest/lguest_vbench" ] &&
 		strip -o "$g/bin/lguest_vbench" "$TOOLS_OUT/kselftest/lguest/lguest_vbench"
+	[ "${1:-}" = selftests ] && copy_selftests "$g"
 	(cd "$g" && find . | LC_ALL=C sort | cpio -o -H newc --quiet -R 0:0 | gzip -1)
 }
 
@@ -51,12 +64,15 @@ cp "$TOOLS_OUT/qemu-exit" "$root/bin/"
 mkdir -p "$root/lib/modules/$krel/kernel/drivers/lguest"
 cp "$OUT/drivers/lguest/lg.ko" "$root/lib/modules/$krel/kernel/drivers/lguest/"
 cp -a "$TOOLS_OUT/kselftest" "$root/kselftest"
+copy_selftests "$root"
+cp "$TOP/scripts/rig/selftest-expect" "$root/etc/"
 # The launcher and a guest: the same bzImage, with its own initramfs.
 if [ -x "$TOOLS_OUT/lguest" ]; then
 	cp "$TOOLS_OUT/lguest" "$root/bin/"
 	mkdir -p "$root/boot"
 	cp "$OUT/arch/x86/boot/bzImage" "$root/boot/bzImage"
 	guest_initramfs > "$root/boot/guest.cpio.gz"
+	guest_initramfs selftests > "$root/boot/guest-selftests.cpio.gz"
 fi
 (cd "$root" && find . | LC_ALL=C sort | cpio -o -H newc --quiet -R 0:0 | gzip -1) > "$img"
 echo "$img"

@@ -47,12 +47,14 @@
 #include <termios.h>
 #include <time.h>
 #include <unistd.h>
+#include <sys/io.h>
 #include <sys/klog.h>
 #include <sys/syscall.h>
 #include <sys/time.h>
 #include <sys/utsname.h>
 #include <sys/wait.h>
 #include <linux/compiler.h>
+#include <asm/ldt.h>
 
 #include "../kselftest.h"
 
@@ -511,6 +513,146 @@ static bool check_signals(char *msg)
 	return true;
 }
 
+/*
+ * The LDT, the way Wine-style programs use it: modify_ldt() writes a
+ * 32-bit code segment and a 16-bit data segment over a small buffer, reads
+ * them back, calls through the code segment, and reads through the data
+ * segment, whose byte limit must hold.
+ */
+#define LDT_CODE_SEL	((0 << 3) | 7)	/* entry 0, LDT, RPL 3 */
+#define LDT_DATA_SEL	((1 << 3) | 7)
+
+static uint32_t ldt_buf[4] = { 0x1d7da7a, 0x16b17, 0xcafe, 0xf00d };
+
+static int ldt_write(unsigned int entry, uint32_t base, uint32_t limit,
+		     bool code, bool big)
+{
+	struct user_desc d = {
+		.entry_number = entry,
+		.base_addr = base,
+		.limit = limit,
+		.seg_32bit = big,
+		.contents = code ? MODIFY_LDT_CONTENTS_CODE :
+				   MODIFY_LDT_CONTENTS_DATA,
+		.limit_in_pages = big,
+		.useable = 1,
+	};
+
+	return syscall(SYS_modify_ldt, 0x11, &d, sizeof(d));
+}
+
+/* A far call to LDT_CODE_SEL; returns the %cs seen there. */
+static uint32_t ldt_far_call(void)
+{
+	uint32_t far[2] = { 0, LDT_CODE_SEL }, cs;
+
+	asm volatile("movl $1f, %[off]\n\t"
+		     "lcall *%[far]\n\t"
+		     "jmp 2f\n"
+		     "1:\tmovl %%cs, %%eax\n\t"
+		     "lret\n"
+		     "2:"
+		     : "=a" (cs), [off] "=m" (far[0])
+		     : [far] "m" (far[0])
+		     : "memory");
+	return cs & 0xffff;
+}
+
+/* Read the word at @off of segment @sel through %fs. */
+static uint32_t ldt_read(uint32_t sel, uint32_t off)
+{
+	uint32_t v, old;
+
+	asm volatile("movl %%fs, %[old]\n\t"
+		     "movl %[sel], %%fs\n\t"
+		     "movl %%fs:(%[off]), %[v]\n\t"
+		     "movl %[old], %%fs"
+		     : [v] "=&r" (v), [old] "=&r" (old)
+		     : [sel] "r" (sel), [off] "r" (off)
+		     : "memory");
+	return v;
+}
+
+static bool check_ldt(char *msg)
+{
+	struct sigaction sa = { .sa_sigaction = on_segv, .sa_flags = SA_SIGINFO };
+	uint32_t raw[4], cs, v;
+	volatile bool faulted = false;
+	uint32_t fs;
+	long n;
+
+	if (ldt_write(0, 0, 0xfffff, true, true) ||
+	    ldt_write(1, (uint32_t)(uintptr_t)ldt_buf, sizeof(ldt_buf) - 1,
+		      false, false))
+		return fail(msg, "modify_ldt write: %s", strerror(errno));
+	n = syscall(SYS_modify_ldt, 0, raw, sizeof(raw));
+	if (n != sizeof(raw))
+		return fail(msg, "modify_ldt read: %ld bytes", n);
+	/* Entry 1: 16-bit (D/B clear), byte granular, DPL 3 data, limit 15. */
+	if ((raw[2] & 0xffff) != 15 || (raw[3] & 0x00c0f000) != 0x0000f000)
+		return fail(msg, "entry 1 reads back as %#x %#x", raw[2], raw[3]);
+	cs = ldt_far_call();
+	if (cs != LDT_CODE_SEL)
+		return fail(msg, "far call through the LDT ran with %%cs %#x",
+			    cs);
+	v = ldt_read(LDT_DATA_SEL, 4);
+	if (v != ldt_buf[1])
+		return fail(msg, "16-bit segment offset 4: %#x, expected %#x",
+			    v, ldt_buf[1]);
+	sigaction(SIGSEGV, &sa, NULL);
+	asm volatile("movl %%fs, %0" : "=r" (fs));
+	if (!sigsetjmp(segv_env, 1)) {
+		ldt_read(LDT_DATA_SEL, 14);	/* bytes 14-17, limit 15 */
+	} else {
+		faulted = true;
+		asm volatile("movl %0, %%fs" : : "r" (fs));
+	}
+	signal(SIGSEGV, SIG_DFL);
+	if (!faulted)
+		return fail(msg, "read across the 16-bit segment's limit worked");
+	snprintf(msg, MSG_LEN,
+		 "modify_ldt read/write, far call via %#x, 16-bit data via %#x, limit enforced",
+		 LDT_CODE_SEL, LDT_DATA_SEL);
+	return true;
+}
+
+/*
+ * Ports given to a process (ioperm) behave as on a PC with nothing there:
+ * reads give all ones, writes vanish; a port not given is SIGSEGV.
+ */
+static uint8_t inb_port(uint16_t port)
+{
+	uint8_t v;
+
+	asm volatile("inb %1, %0" : "=a" (v) : "Nd" (port));
+	return v;
+}
+
+static bool check_ports(char *msg)
+{
+	struct sigaction sa = { .sa_sigaction = on_segv, .sa_flags = SA_SIGINFO };
+	volatile bool faulted = false;
+	uint8_t v;
+
+	if (ioperm(0x80, 1, 1))
+		return fail(msg, "ioperm(0x80): %s", strerror(errno));
+	asm volatile("outb %b0, $0x80" : : "a" (0x5a));
+	v = inb_port(0x80);
+	if (v != 0xff)
+		return fail(msg, "inb 0x80 gave %#x, expected 0xff", v);
+	sigaction(SIGSEGV, &sa, NULL);
+	if (!sigsetjmp(segv_env, 1))
+		inb_port(0x81);
+	else
+		faulted = true;
+	signal(SIGSEGV, SIG_DFL);
+	if (!faulted)
+		return fail(msg, "inb from port 0x81, not given, worked");
+	snprintf(msg, MSG_LEN,
+		 "port 0x80: out ignored, in 0xff; port 0x81 not given: SIGSEGV");
+	return true;
+}
+
 static pthread_mutex_t count_lock = PTHREAD_MUTEX_INITIALIZER;
 static long thread_count;
 static __thread long tls_value;
@@ -732,6 +874,8 @@ static const struct {
 	{ "threads",	check_threads },
 	{ "fpu",	check_fpu },
 	{ "procs",	check_procs },
+	{ "ldt",	check_ldt },
+	{ "ports",	check_ports },
 };
 
 static int run_boot_checks(void)

@@ -171,23 +171,38 @@ static GUEST_CODE void probe_exec(uint32_t addr, uint32_t eax)
 		     : "eax", "ebx", "ecx", "edx", "esi", "edi", "memory");
 }
 
-/* Load @sel into %ds and read probe_buf[0] through it into probe_val. */
-static GUEST_CODE void probe_load_ds(uint32_t sel)
+/*
+ * Load @sel into %ds and read the word at offset @off through it into
+ * probe_val.  The flat %ds comes back before anything else touches memory,
+ * on the way out of a fault too.
+ */
+static GUEST_CODE void probe_ds_read(uint32_t sel, uint32_t off)
 {
 	probe_eax = sel;
+	probe_addr = off;
 	asm volatile(PROBE_BEGIN
+		     "movl %[off], %%ecx\n\t"
 		     "movl %[sel], %%eax\n\t"
 		     "movl %%eax, %%ds\n\t"
-		     "movl %%ds:%[buf], %%eax\n\t"
+		     "movl %%ds:(%%ecx), %%eax\n\t"
+		     "movl %[kds], %%ecx\n\t"
+		     "movl %%ecx, %%ds\n\t"
 		     "movl %%eax, %[val]\n"
-		     PROBE_END "\n\t"
-		     "movl %[kds], %%eax\n\t"
-		     "movl %%eax, %%ds"
+		     "1:\tmovl %[kds], %%ecx\n\t"
+		     "movl %%ecx, %%ds\n\t"
+		     "movl %[sesp], %%esp\n\t"
+		     "movl $0, %[rip]"
 		     : [sesp] "+m" (saved_esp), [rip] "+m" (resume_ip),
 		       [val] "+m" (probe_val)
-		     : [sel] "m" (probe_eax), [buf] "m" (probe_buf[0]),
+		     : [sel] "m" (probe_eax), [off] "m" (probe_addr),
 		       [kds] "i" (LG_KERNEL_DS)
-		     : "eax", "memory");
+		     : "eax", "ecx", "memory");
+}
+
+/* Load @sel into %ds and read probe_buf[0] through it (a flat segment). */
+static GUEST_CODE void probe_load_ds(uint32_t sel)
+{
+	probe_ds_read(sel, (uint32_t)(uintptr_t)&probe_buf[0]);
 }
 
 /* The far pointer of probe_lcall(): offset, then selector. */
@@ -480,7 +495,18 @@ enum {
 	KILL_ASYNC_QUEUED,
 	KILL_USER_TRAP_STACK,
 	KILL_USER_TRAP_NO_STACK,
+	KILL_LDT_DESC,
+	KILL_LDT_ENTRIES,
+	KILL_LDT_ADDR,
 };
+
+/* A local descriptor table of four entries, for the LDT tests. */
+static uint32_t ldt[2 * 4] GUEST_DATA;
+
+static GUEST_CODE void guest_set_ldt(uint32_t gva, uint32_t entries)
+{
+	lg_hcall(LHCALL_SET_LDT, gva, entries, 0, 0);
+}
 
 /* Map TEST_PAGE to guest-physical @gpa and tell the host. */
 static GUEST_CODE void guest_map_test_page(uint32_t gpa)
@@ -614,6 +640,27 @@ static GUEST_CODE void guest_kill(void)
 		break;
 	case KILL_USER_TRAP_NO_STACK:
 		guest_enter_user(USER_CODE, USER_STACK + LG_PAGE_SIZE);
+		break;
+	case KILL_LDT_DESC:
+		/* Entry 1 is a system descriptor, @arg its high word. */
+		ldt[2] = (LG_KERNEL_CS << 16) | 0x1000;
+		ldt[3] = arg;
+		guest_set_ldt((uint32_t)(uintptr_t)ldt, 2);
+		break;
+	case KILL_LDT_ENTRIES:
+		guest_set_ldt((uint32_t)(uintptr_t)ldt, arg);
+		break;
+	case KILL_LDT_ADDR:
+		/*
+		 * @arg: 0 in the switcher's slot, 1 unmapped, 2 two entries
+		 * whose second is on the unmapped page after the user stack.
+		 */
+		if (arg == 0)
+			guest_set_ldt(base, 1);
+		else if (arg == 1)
+			guest_set_ldt(TEST_PAGE, 1);
+		else
+			guest_set_ldt(USER_STACK + LG_PAGE_SIZE - 8, 2);
 		break;
 	}
 	GUEST_FAIL("survived action %u (%#x): trap count %u", action, arg,
@@ -826,6 +873,53 @@ FIXTURE_VARIANT_ADD(kill, user_trap_no_stack) {
 	.action = KILL_USER_TRAP_NO_STACK, .reason = "no kernel stack",
 };
 
+/*
+ * LHCALL_SET_LDT: the LDT is checked by the GDT's rules, so no gates and
+ * no system segments; at most 8192 entries; every byte of it must be
+ * mapped guest memory outside the switcher's slot.
+ */
+FIXTURE_VARIANT_ADD(kill, ldt_call_gate) {
+	.action = KILL_LDT_DESC, .arg = DESC_CALL_GATE,
+	.reason = "system descriptor (type 12) in LDT",
+};
+
+FIXTURE_VARIANT_ADD(kill, ldt_task_gate) {
+	.action = KILL_LDT_DESC, .arg = 0x0000e500u,
+	.reason = "system descriptor (type 5) in LDT",
+};
+
+FIXTURE_VARIANT_ADD(kill, ldt_tss) {
+	.action = KILL_LDT_DESC, .arg = DESC_TSS32,
+	.reason = "system descriptor (type 9) in LDT",
+};
+
+FIXTURE_VARIANT_ADD(kill, ldt_in_ldt) {
+	.action = KILL_LDT_DESC, .arg = DESC_LDT,
+	.reason = "system descriptor (type 2) in LDT",
+};
+
+FIXTURE_VARIANT_ADD(kill, ldt_8193_entries) {
+	.action = KILL_LDT_ENTRIES, .arg = 8193, .reason = "LDT of 8193 entries",
+};
+
+/* 0x20000001 entries would be 8 bytes, were the size computed first. */
+FIXTURE_VARIANT_ADD(kill, ldt_entries_wrap) {
+	.action = KILL_LDT_ENTRIES, .arg = 0x20000001u,
+	.reason = "LDT of 536870913 entries",
+};
+
+FIXTURE_VARIANT_ADD(kill, ldt_in_switcher) {
+	.action = KILL_LDT_ADDR, .arg = 0, .reason = "not mapped",
+};
+
+FIXTURE_VARIANT_ADD(kill, ldt_unmapped) {
+	.action = KILL_LDT_ADDR, .arg = 1, .reason = "not mapped",
+};
+
+FIXTURE_VARIANT_ADD(kill, ldt_straddles_unmapped) {
+	.action = KILL_LDT_ADDR, .arg = 2, .reason = "not mapped",
+};
+
 /* User code for the CPL 3 variants: ud2. */
 static void map_user(struct lg_vm *vm, const uint8_t *code, size_t size)
 {
@@ -1013,6 +1107,176 @@ TEST_F(gdt, sanitized)
 		TH_LOG("access rights %#x", vm->uc.args[0]);
 	}
 	ASSERT_UCALL(vm, UCALL_DONE);
+	lg_assert_host_ok(_metadata);
+}
+
+/*
+ * The LDT works as a native one does, with the GDT's sanitizing: a DPL 0
+ * entry gives DPL 1, a far call through an LDT code segment runs at CPL 1,
+ * a 16-bit data segment's base and byte limit hold (as Wine-style
+ * programs use them), nothing past the declared size loads, an LDT the
+ * guest removes is gone, and the CPU reads the host's checked copy, which
+ * the guest sees read-only in the last pages of the switcher's slot.
+ */
+#define LDT_SEL1	((1 << 3) | 4 | 1)	/* LDT entry 1, RPL 1 */
+#define LDT_SEL2	((2 << 3) | 4 | 1)
+#define LDT_WINDOW_PAGES 16
+
+enum {
+	LDT_DPL0_DATA,
+	LDT_DPL0_CODE,
+	LDT_16BIT_DATA,
+	LDT_BEYOND_SIZE,
+	LDT_REMOVED,
+	LDT_WINDOW,
+};
+
+/* Entry @i: 16 bytes at probe_buf, byte granular, 16-bit, DPL 3. */
+static GUEST_CODE void ldt_small_data(unsigned int i)
+{
+	uint32_t base = (uint32_t)(uintptr_t)&probe_buf[0];
+
+	ldt[2 * i] = (base << 16) | 15;
+	ldt[2 * i + 1] = (base & 0xff000000) | ((base >> 16) & 0xff) | 0xf200;
+}
+
+static GUEST_CODE void guest_expect_gp(uint32_t count, uint32_t error_code)
+{
+	GUEST_ASSERT_EQ(rec.count, count);
+	GUEST_ASSERT_EQ(rec.vector, 13);
+	GUEST_ASSERT_EQ(rec.error_code, error_code);
+}
+
+static GUEST_CODE void guest_ldt_works(void)
+{
+	uint32_t ldt_gva = (uint32_t)(uintptr_t)ldt, ar, window;
+
+	lgd = guest_lguest_init();
+	guest_handlers();
+	ldt[2] = ldt[4] = DESC_LO_FLAT;
+	ldt[3] = ldt[5] = DESC_DATA_DPL0;
+	probe_buf[0] = 0x1d7;
+	probe_buf[1] = 0x16b;
+
+	switch (action) {
+	case LDT_DPL0_DATA:
+		guest_set_ldt(ldt_gva, 2);
+		ar = guest_lar(LDT_SEL1);
+		GUEST_ASSERT_NE(ar, LG_BAD_ADDR);
+		GUEST_ASSERT_EQ(AR_DPL(ar), 1);
+		GUEST_ASSERT(ar & AR_ACCESSED);
+		probe_load_ds(LDT_SEL1);
+		GUEST_ASSERT_EQ(rec.count, 0);
+		GUEST_ASSERT_EQ(probe_val, 0x1d7);
+		break;
+	case LDT_DPL0_CODE:
+		ldt[3] = DESC_CODE_DPL0;
+		guest_set_ldt(ldt_gva, 2);
+		probe_lcall(LDT_SEL1 & ~3);
+		GUEST_ASSERT_EQ(rec.count, 0);
+		GUEST_ASSERT_EQ(READ_ONCE(probe_val) & 0xffff, LDT_SEL1);
+		break;
+	case LDT_16BIT_DATA:
+		ldt_small_data(1);
+		guest_set_ldt(ldt_gva, 2);
+		probe_ds_read(LDT_SEL1, 4);
+		GUEST_ASSERT_EQ(rec.count, 0);
+		GUEST_ASSERT_EQ(probe_val, 0x16b);
+		probe_ds_read(LDT_SEL1, 0);
+		GUEST_ASSERT_EQ(probe_val, 0x1d7);
+		/* Bytes 13 to 16 cross the limit. */
+		probe_ds_read(LDT_SEL1, 13);
+		guest_expect_gp(1, 0);
+		break;
+	case LDT_BEYOND_SIZE:
+		/* Entry 2 is valid in memory, but the LDT is 2 entries. */
+		guest_set_ldt(ldt_gva, 2);
+		GUEST_ASSERT_NE(guest_lar(LDT_SEL1), LG_BAD_ADDR);
+		GUEST_ASSERT_EQ(guest_lar(LDT_SEL2), LG_BAD_ADDR);
+		probe_load_ds(LDT_SEL2);
+		guest_expect_gp(1, LDT_SEL2 & ~3);
+		break;
+	case LDT_REMOVED:
+		guest_set_ldt(ldt_gva, 2);
+		probe_load_ds(LDT_SEL1);
+		GUEST_ASSERT_EQ(rec.count, 0);
+		guest_set_ldt(0, 0);
+		GUEST_ASSERT_EQ(guest_lar(LDT_SEL1), LG_BAD_ADDR);
+		probe_load_ds(LDT_SEL1);
+		guest_expect_gp(1, LDT_SEL1 & ~3);
+		break;
+	case LDT_WINDOW:
+		guest_set_ldt(ldt_gva, 2);
+		window = guest_switcher_base() + SLOT_SIZE -
+			 LDT_WINDOW_PAGES * LG_PAGE_SIZE;
+		/* Entry 1's high word, as checked: DPL 1, accessed. */
+		probe_read(window + 12);
+		GUEST_ASSERT_EQ(rec.count, 0);
+		GUEST_ASSERT_EQ(probe_val, DESC_DATA_DPL0 | 0x2000 | AR_ACCESSED);
+		/* Read-only: a write is a protection fault (P | W). */
+		probe_write(window + 8);
+		GUEST_ASSERT_EQ(rec.count, 1);
+		GUEST_ASSERT_EQ(rec.vector, 14);
+		GUEST_ASSERT_EQ(rec.error_code, 3);
+		/* One page of LDT, one page mapped. */
+		probe_read(window + LG_PAGE_SIZE);
+		GUEST_ASSERT_EQ(rec.count, 2);
+		GUEST_ASSERT_EQ(rec.vector, 14);
+		GUEST_ASSERT_EQ(rec.error_code, 0);
+		break;
+	}
+	GUEST_DONE();
+}
+
+FIXTURE(ldt) {
+	struct lg_vm *vm;
+};
+
+FIXTURE_VARIANT(ldt) {
+	uint32_t action;
+};
+
+FIXTURE_VARIANT_ADD(ldt, dpl0_data_gets_dpl1) {
+	.action = LDT_DPL0_DATA,
+};
+
+FIXTURE_VARIANT_ADD(ldt, far_call_dpl0_code_runs_at_cpl1) {
+	.action = LDT_DPL0_CODE,
+};
+
+FIXTURE_VARIANT_ADD(ldt, data16_base_and_limit) {
+	.action = LDT_16BIT_DATA,
+};
+
+FIXTURE_VARIANT_ADD(ldt, nothing_beyond_size) {
+	.action = LDT_BEYOND_SIZE,
+};
+
+FIXTURE_VARIANT_ADD(ldt, removed) {
+	.action = LDT_REMOVED,
+};
+
+FIXTURE_VARIANT_ADD(ldt, window_read_only) {
+	.action = LDT_WINDOW,
+};
+
+FIXTURE_SETUP(ldt)
+{
+	if (!lg_dev_present())
+		SKIP(return, LG_NO_DEV_MSG);
+	self->vm = lg_vm_create(0, guest_ldt_works);
+	action = variant->action;
+	lg_sync_global_to_guest(self->vm, action);
+}
+
+FIXTURE_TEARDOWN(ldt)
+{
+	lg_vm_free(self->vm);
+}
+
+TEST_F(ldt, works)
+{
+	ASSERT_UCALL(self->vm, UCALL_DONE);
 	lg_assert_host_ok(_metadata);
 }
 
@@ -1395,27 +1659,109 @@ TEST(launcher_ldt_not_visible)
 }
 
 /*
- * The launcher may load any 16-bit value into a data segment register, and
- * the guest can change its GDT under a loaded selector: a selector the CPU
- * refuses faults inside the switcher, on the way into the guest.  That
- * must end the guest, not the host.
+ * One guest's LDT is not another's: the switcher maps the LDT of the guest
+ * it runs, and none for a guest without one.  The first guest installs
+ * entries 0 and 1 and stops; the second finds selector 0x05 refused (see
+ * guest_ldt()); the first, run again, still has its own.
  */
-static GUEST_CODE void guest_never_runs(void)
+static GUEST_CODE void guest_ldt_owner(void)
 {
-	GUEST_FAIL("the guest ran with a bad %%ds");
+	guest_handlers();
+	ldt[0] = ldt[2] = DESC_LO_FLAT;
+	ldt[1] = ldt[3] = DESC_DATA_DPL3;
+	probe_buf[0] = 0x0ea;
+	guest_set_ldt((uint32_t)(uintptr_t)ldt, 2);
+	probe_load_ds(LDT_SEL);
+	GUEST_SYNC_ARGS(rec.count, probe_val, 0, 0);
+	probe_val = 0;
+	probe_load_ds(LDT_SEL);
+	GUEST_SYNC_ARGS(rec.count, probe_val, 0, 0);
+	GUEST_DONE();
 }
 
-TEST(bad_segment_on_entry)
+TEST(ldt_not_shared_between_guests)
+{
+	struct lg_vm *owner, *other;
+
+	if (!lg_dev_present())
+		SKIP(return, LG_NO_DEV_MSG);
+	owner = lg_vm_create(0, guest_ldt_owner);
+	other = lg_vm_create(0, guest_ldt);
+	ASSERT_UCALL(owner, UCALL_SYNC);
+	EXPECT_EQ(0, owner->uc.args[0]);
+	EXPECT_EQ(0x0ea, owner->uc.args[1]);
+	ASSERT_UCALL(other, UCALL_SYNC);
+	EXPECT_EQ(1, other->uc.args[0]);
+	EXPECT_EQ(13, other->uc.args[1]);
+	EXPECT_EQ(LDT_SEL & ~3, other->uc.args[2]);
+	ASSERT_UCALL(other, UCALL_DONE);
+	ASSERT_UCALL(owner, UCALL_SYNC);
+	EXPECT_EQ(0, owner->uc.args[0]);
+	EXPECT_EQ(0x0ea, owner->uc.args[1]);
+	ASSERT_UCALL(owner, UCALL_DONE);
+	lg_vm_free(other);
+	lg_vm_free(owner);
+	lg_assert_host_ok(_metadata);
+}
+
+/*
+ * The launcher may load any 16-bit value into a data segment register, and
+ * the guest can change its GDT or LDT under a loaded selector.  A data
+ * segment register the CPU refuses on the way into the guest is loaded
+ * with 0 instead, as Linux's own return to user mode does; the guest
+ * finds %ds null.  A stack segment that does not load cannot be fixed up
+ * that way: that ends the guest, not the host.
+ */
+static GUEST_CODE __attribute__((__used__, __noinline__)) void guest_saw_ds(uint32_t ds)
+{
+	GUEST_SYNC_ARGS(ds, 0, 0, 0);
+	GUEST_DONE();
+}
+
+/* Reads %ds before anything uses it, then makes it flat again. */
+static GUEST_CODE __naked void guest_ds_on_entry(void)
+{
+	asm("movl %ds, %eax\n\t"
+	    "movl %ss, %ecx\n\t"
+	    "movl %ecx, %ds\n\t"
+	    "movl %ecx, %es\n\t"
+	    "pushl %eax\n\t"
+	    "call guest_saw_ds\n\t"
+	    "ud2");
+}
+
+TEST(stale_data_segment_on_entry)
 {
 	struct lguest_regs regs;
 	struct lg_vm *vm;
 
 	if (!lg_dev_present())
 		SKIP(return, LG_NO_DEV_MSG);
-	vm = lg_vm_create(0, guest_never_runs);
+	vm = lg_vm_create(0, guest_ds_on_entry);
 	lg_get_regs(vm, &regs);
 	regs.ds = 0xfff8;	/* far beyond the GDT's 32 entries */
 	lg_set_regs(vm, &regs);
+	ASSERT_UCALL(vm, UCALL_SYNC);
+	EXPECT_EQ(0, vm->uc.args[0]);
+	ASSERT_UCALL(vm, UCALL_DONE);
+	lg_vm_free(vm);
+	lg_assert_host_ok(_metadata);
+}
+
+/* The guest empties the GDT entry of its own stack segment. */
+static GUEST_CODE void guest_kills_own_ss(void)
+{
+	guest_load_gdt(LG_KERNEL_DS >> 3, 0, 0);
+	GUEST_FAIL("the guest ran with a bad %%ss");
+}
+
+TEST(bad_stack_segment_on_entry)
+{
+	struct lg_vm *vm;
+
+	if (!lg_dev_present())
+		SKIP(return, LG_NO_DEV_MSG);
+	vm = lg_vm_create(0, guest_kills_own_ss);
 	ASSERT_EXIT(vm, LGUEST_EXIT_DEAD);
 	ASSERT_TRUE(!!strstr(vm->run.dead.reason, "entering the guest")) {
 		TH_LOG("reason: %s", vm->run.dead.reason);

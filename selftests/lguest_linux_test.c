@@ -905,7 +905,7 @@ FIXTURE_TEARDOWN(guest)
 /* The checks lguest_guest_check makes in a guest that boots. */
 static const char * const boot_checks[] = {
 	"uname", "paravirt", "memtotal", "kernel_log", "fork", "exec", "pipe",
-	"signals", "threads", "fpu", "procs",
+	"signals", "threads", "fpu", "procs", "ldt", "ports",
 };
 
 /*

@@ -15,6 +15,7 @@
 #include <linux/mm.h>
 #include <linux/slab.h>
 #include <linux/string.h>
+#include <asm/debugreg.h>
 #include <asm/desc.h>
 #include <asm/fpu/api.h>
 #include <asm/fpu/types.h>
@@ -473,6 +474,20 @@ static void lg_switch(struct lguest *lg, struct lguest_pages *pages,
 }
 
 /*
+ * The guest took a debug exception (a single step, say): DR6 says which
+ * kind, the guest's handler needs to know, and the processor never clears
+ * DR6 itself.  Take it, and reset it as the host's own #DB handler does.
+ */
+static u32 lg_take_dr6(void)
+{
+	unsigned long dr6;
+
+	get_debugreg(dr6, 6);
+	set_debugreg(DR6_RESERVED, 6);
+	return dr6;
+}
+
+/*
  * Run the guest until it traps.  On return lg->regs holds its registers,
  * trap number and error code (and cr2 for a page fault), and any host
  * interrupt that stopped it has been handled.
@@ -498,6 +513,8 @@ void lguest_arch_run_guest(struct lguest *lg)
 	trap = pages->regs.trapnum;
 	if (trap == X86_TRAP_PF)
 		lg->regs.cr2 = read_cr2();
+	if (trap == X86_TRAP_DB)
+		lg->dr6 = lg_take_dr6();
 	if (lg_is_host_vector(trap))
 		lg_do_host_irq(trap);
 	local_irq_enable();

@@ -143,6 +143,10 @@ struct lguest_hcall {
  *			LHCALL_SEND_INTERRUPTS.
  * @blocked_interrupts:	lines the guest has masked
  * @cr2:		fault address of the last page fault delivered
+ * @dr6:		debug status of the last debug exception (#DB)
+ *			delivered: the processor's DR6, which says whether it
+ *			was a single step or a breakpoint.  The guest reads
+ *			and resets its DR6 here.
  * @noirq_iret:		address of the guest's iret instruction: no interrupt
  *			is delivered while the guest's eip is there, so the
  *			guest can restore its interrupt flag and return
@@ -168,6 +172,7 @@ struct lguest_data {
 	__u32 irq_pending;
 	__u32 blocked_interrupts[LGUEST_DATA_NR_IRQS / 32];
 	__u32 cr2;
+	__u32 dr6;
 	__u32 noirq_iret;
 	__u32 reserve_mem;
 	__u32 tsc_khz;
