@@ -247,12 +247,13 @@ static void lguest_write_idt_entry(gate_desc *dt, int entry,
 
 /*
  * Thread-local storage: three GDT entries the host copies from the
- * thread.  %gs may name one of the old ones; __switch_to() has saved it
- * and reloads it afterwards, and the host must never find it stale.
+ * thread.  %gs may name one of them, and keeps it: a user's %gs lives on
+ * in the kernel on 32-bit, and set_thread_area() relies on that.  The
+ * switcher reloads %gs from the new entry when it next enters the guest,
+ * or loads 0 if the entry is gone, as loadsegment() would.
  */
 static void lguest_load_tls(struct thread_struct *t, unsigned int cpu)
 {
-	loadsegment(gs, 0);
 	native_load_tls(t, cpu);
 	lazy_hcall(LHCALL_LOAD_TLS, __pa(&t->tls_array), 0, 0);
 }

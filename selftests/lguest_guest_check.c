@@ -541,6 +541,18 @@ static int ldt_write(unsigned int entry, uint32_t base, uint32_t limit,
 	return syscall(SYS_modify_ldt, 0x11, &d, sizeof(d));
 }
 
+/* The "empty" descriptor modify_ldt() takes as a removal. */
+static int ldt_clear(unsigned int entry)
+{
+	struct user_desc d = {
+		.entry_number = entry,
+		.read_exec_only = 1,
+		.seg_not_present = 1,
+	};
+
+	return syscall(SYS_modify_ldt, 0x11, &d, sizeof(d));
+}
+
 /* A far call to LDT_CODE_SEL; returns the %cs seen there. */
 static uint32_t ldt_far_call(void)
 {
@@ -576,7 +588,7 @@ static uint32_t ldt_read(uint32_t sel, uint32_t off)
 static bool check_ldt(char *msg)
 {
 	struct sigaction sa = { .sa_sigaction = on_segv, .sa_flags = SA_SIGINFO };
-	uint32_t raw[4], cs, v;
+	uint32_t raw[4], cs, v, limit;
 	volatile bool faulted = false;
 	uint32_t fs;
 	long n;
@@ -599,20 +611,26 @@ static bool check_ldt(char *msg)
 	if (v != ldt_buf[1])
 		return fail(msg, "16-bit segment offset 4: %#x, expected %#x",
 			    v, ldt_buf[1]);
+	/* QEMU's TCG does not enforce data segment limits: ask lsl. */
+	asm("lsll %1, %0" : "=r" (limit) : "r" (LDT_DATA_SEL));
+	if (limit != sizeof(ldt_buf) - 1)
+		return fail(msg, "16-bit segment limit %u", limit);
+	/* Entry 1 removed under a loaded %fs: the next use is SIGSEGV. */
 	sigaction(SIGSEGV, &sa, NULL);
 	asm volatile("movl %%fs, %0" : "=r" (fs));
 	if (!sigsetjmp(segv_env, 1)) {
-		ldt_read(LDT_DATA_SEL, 14);	/* bytes 14-17, limit 15 */
+		ldt_clear(1);
+		ldt_read(LDT_DATA_SEL, 0);
 	} else {
 		faulted = true;
-		asm volatile("movl %0, %%fs" : : "r" (fs));
 	}
+	asm volatile("movl %0, %%fs" : : "r" (fs));
 	signal(SIGSEGV, SIG_DFL);
 	if (!faulted)
-		return fail(msg, "read across the 16-bit segment's limit worked");
+		return fail(msg, "a removed LDT entry still loads");
 	snprintf(msg, MSG_LEN,
-		 "modify_ldt read/write, far call via %#x, 16-bit data via %#x, limit enforced",
-		 LDT_CODE_SEL, LDT_DATA_SEL);
+		 "modify_ldt read/write, far call via %#x, 16-bit data via %#x, limit %u, removed entry SIGSEGV",
+		 LDT_CODE_SEL, LDT_DATA_SEL, limit);
 	return true;
 }
 

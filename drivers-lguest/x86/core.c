@@ -175,6 +175,7 @@ int __init lguest_arch_host_init(void)
 	BUILD_BUG_ON(offsetof(struct lguest_pages, regs) != LGUEST_PAGES_regs);
 	BUILD_BUG_ON(sizeof(struct lg_frame) != LG_FRAME_WORDS * 4);
 	BUILD_BUG_ON(offsetof(struct lg_frame, trapnum) != LG_FRAME_trapnum);
+	BUILD_BUG_ON(offsetof(struct lg_frame, errcode) != LG_FRAME_errcode);
 	BUILD_BUG_ON(PAGE_SIZE + offsetof(struct lguest_ro_state, host_cr3) !=
 		     LGUEST_PAGES_host_cr3);
 	BUILD_BUG_ON(PAGE_SIZE + offsetof(struct lguest_ro_state, host_sp) !=

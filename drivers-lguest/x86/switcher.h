@@ -47,8 +47,9 @@
 #define LGUEST_PAGES_guest_gdt_desc	(PAGE_SIZE + 40)
 #define LGUEST_PAGES_guest_ldt		(PAGE_SIZE + 48)
 
-/* Offset of trapnum in struct lg_frame. */
+/* Offsets of trapnum and errcode in struct lg_frame. */
 #define LG_FRAME_trapnum	(11 * 4)
+#define LG_FRAME_errcode	(12 * 4)
 
 /*
  * What the guest's time slice turns off in CR4: global pages (host kernel

@@ -173,14 +173,16 @@ fail_entry:
 	/*
 	 * We faulted on the way into the guest, after the stack moved to
 	 * the register page (nothing before that can fault).  The guest's
-	 * registers there are lost: record why, and leave.
+	 * registers there are lost: record why and where, and leave.
 	 */
 	movl	(%esp), %edx
 	orl	$LGUEST_TRAP_IN_SWITCHER, %edx
+	movl	8(%esp), %ecx
 	movl	%esp, %eax
 	andl	$PAGE_MASK, %eax
 	leal	LGUEST_PAGES_regs(%eax), %esp
 	movl	%edx, LG_FRAME_trapnum(%esp)
+	movl	%ecx, LG_FRAME_errcode(%esp)
 	jmp	back_to_host
 
 ignore_nmi:
