@@ -138,8 +138,9 @@ static void lg_handle_trap(struct lguest *lg)
 	unsigned int trap = lg->regs.trapnum;
 
 	if (trap >= LGUEST_TRAP_IN_SWITCHER) {
-		kill_guest(lg, "trap %u entering the guest (bad registers?)",
-			   trap - LGUEST_TRAP_IN_SWITCHER);
+		/* The error code holds the faulting switcher address. */
+		kill_guest(lg, "trap %u at %#x entering the guest (bad registers?)",
+			   trap - LGUEST_TRAP_IN_SWITCHER, lg->regs.errcode);
 		return;
 	}
 	if (lguest_arch_is_host_vector(trap)) {

@@ -11,6 +11,7 @@
  * decides what to do about it.
  */
 #include <linux/cpu.h>
+#include <linux/cpuhotplug.h>
 #include <linux/gfp.h>
 #include <linux/mm.h>
 #include <linux/slab.h>
@@ -134,39 +135,45 @@ static const struct desc_struct lg_flat_ds = GDT_ENTRY_INIT(DESC_DATA32, 0,
 							    0xfffff);
 
 /*
- * The switcher's segments also go in each host CPU's GDT (Linux leaves
- * entries 10 and 11 unused): between loading the guest's IDT and the
- * guest's GDT, on the way in, and the host's GDT and IDT on the way out, an
- * NMI goes through a guest gate naming LGUEST_CS while the host's GDT is
- * loaded.
+ * The switcher runs on its own code segment, LGUEST_CS, which both the
+ * host's GDT and the guest's have (Linux leaves entries 10 and 11
+ * unused): whichever GDT is loaded when a trap inside the switcher
+ * returns with iret (an NMI, or the stale segment fixup in
+ * switcher_32.S), the %cs it reloads is the switcher's.  The host's own
+ * __KERNEL_CS would not do: in the guest's GDT that entry is the guest's.
  */
-struct lg_gdt_entries {
-	const struct desc_struct *cs, *ds;
-};
-
-/*
- * On each CPU: its GDT (writable on 32-bit) is where sgdt says.  The host
- * runs on the bare CPU (lguest does not nest), so native accessors it is.
- */
-static void lg_set_gdt_entries(void *data)
+static void lg_set_gdt_entries(const struct desc_struct *cs,
+			       const struct desc_struct *ds)
 {
-	const struct lg_gdt_entries *e = data;
 	struct desc_ptr gdt;
 
+	/*
+	 * This CPU's GDT (writable on 32-bit) is where sgdt says.  The host
+	 * runs on the bare CPU (lguest does not nest), so native accessors.
+	 */
 	native_store_gdt(&gdt);
 	native_write_gdt_entry((struct desc_struct *)gdt.address,
-			       GDT_ENTRY_LGUEST_CS, e->cs, DESCTYPE_S);
+			       GDT_ENTRY_LGUEST_CS, cs, DESCTYPE_S);
 	native_write_gdt_entry((struct desc_struct *)gdt.address,
-			       GDT_ENTRY_LGUEST_DS, e->ds, DESCTYPE_S);
+			       GDT_ENTRY_LGUEST_DS, ds, DESCTYPE_S);
 }
 
-static void lg_set_host_gdts(const struct desc_struct *cs,
-			     const struct desc_struct *ds)
+/* Every CPU that comes online, and those online at load, get them. */
+static int lg_cpu_online(unsigned int cpu)
 {
-	struct lg_gdt_entries e = { .cs = cs, .ds = ds };
-
-	on_each_cpu(lg_set_gdt_entries, &e, 1);
+	lg_set_gdt_entries(&lg_flat_cs, &lg_flat_ds);
+	return 0;
 }
+
+static int lg_cpu_offline(unsigned int cpu)
+{
+	static const struct desc_struct none;
+
+	lg_set_gdt_entries(&none, &none);
+	return 0;
+}
+
+static enum cpuhp_state lg_cpuhp_state;
 
 int __init lguest_arch_host_init(void)
 {
@@ -222,16 +229,16 @@ int __init lguest_arch_host_init(void)
 	err = lg_map_switcher();
 	if (err)
 		goto unmap;
-	lg_set_host_gdts(&lg_flat_cs, &lg_flat_ds);
+	/* AP_ONLINE_DYN runs on the CPU, before it takes any task. */
+	err = cpuhp_setup_state(CPUHP_AP_ONLINE_DYN, "lguest:online",
+				lg_cpu_online, lg_cpu_offline);
+	if (err < 0)
+		goto unmap;
+	lg_cpuhp_state = err;
 
 	lguest_entry.offset = lg_switcher_addr(switch_to_guest -
 					       start_switcher_text);
-	/*
-	 * lcall only builds the iret frame the switcher returns through, so
-	 * the host's own code segment will do: the switcher's LGUEST_CS
-	 * exists only in the guest's GDT, for the way back.
-	 */
-	lguest_entry.segment = __KERNEL_CS;
+	lguest_entry.segment = LGUEST_CS;
 	return 0;
 
 unmap:
@@ -244,9 +251,9 @@ free:
 
 void lguest_arch_host_fini(void)
 {
-	static const struct desc_struct none;
-
-	lg_set_host_gdts(&none, &none);
+	if (lg_cpuhp_state > 0)
+		cpuhp_remove_state(lg_cpuhp_state);
+	lg_cpuhp_state = 0;
 	lguest_unmap_switcher(lg_nr_switcher_pages);
 	lg_free_switcher_pages();
 }
