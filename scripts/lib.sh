@@ -8,9 +8,9 @@ BASE_PKG=linux-source-6.12
 BASE_VERSION=${LGUEST_BASE_VERSION:-6.12.117-1~deb12u1}
 CACHE=${LGUEST_CACHE:-$HOME/.cache/lguest}
 BASE_REPO=$CACHE/base		# pristine kernel tree as a git repo
-TREE=$CACHE/linux		# base + patches/ applied with git am
-OUT=$CACHE/build		# O= build directory, reused between runs
-TOOLS_OUT=$CACHE/tools		# launcher, selftests, helpers (i386, static)
+TREE=${LGUEST_TREE:-$CACHE/linux}	# base + patches/ applied with git am
+OUT=${LGUEST_OUT:-$CACHE/build}	# O= build directory, reused between runs
+TOOLS_OUT=${LGUEST_TOOLS_OUT:-$CACHE/tools}	# launcher, selftests, helpers (i386, static)
 JOBS=${JOBS:-$(($(nproc) + 1))}
 
 # Fixed identity and date so that generated commits (and so patches/) are

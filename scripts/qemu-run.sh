@@ -6,6 +6,8 @@
 #   qemu-run.sh demo   interactive: a Linux guest under lguest, its shell
 #   qemu-run.sh cmd    run the guest command in LGUEST_RIG_ARGS, exit with
 #                      its status (see run.sh)
+#   qemu-run.sh native only the kernel's selftests, natively, on the kernel
+#                      LGUEST_KERNEL names (see native-baseline.sh)
 # The test run has a hard time limit: a hung or crashed VM is a failure.
 . "$(dirname "$0")/lib.sh"
 
@@ -19,7 +21,7 @@ extra=
 [ "$mode" = cmd ] && extra=quiet
 [ "$mode" = bench ] && extra="debug_pagealloc=off slub_debug=-"
 qemu=(qemu-system-i386 -m 1024 -smp 2 -no-reboot -nographic
-      -kernel "$OUT/arch/x86/boot/bzImage" -initrd "$img"
+      -kernel "${LGUEST_KERNEL:-$OUT/arch/x86/boot/bzImage}" -initrd "$img"
       -device isa-debug-exit,iobase=0xf4,iosize=0x04
       -append "console=ttyS0 panic=-1 retain_initrd $extra rig=$mode ${LGUEST_RIG_ARGS:-}")
 # retain_initrd: i386 frees the relocated initrd without telling kmemleak,

@@ -535,7 +535,6 @@ static int ldt_write(unsigned int entry, uint32_t base, uint32_t limit,
 		.contents = code ? MODIFY_LDT_CONTENTS_CODE :
 				   MODIFY_LDT_CONTENTS_DATA,
 		.limit_in_pages = big,
-		.useable = 1,
 	};
 
 	return syscall(SYS_modify_ldt, 0x11, &d, sizeof(d));
@@ -589,7 +588,7 @@ static bool check_ldt(char *msg)
 {
 	struct sigaction sa = { .sa_sigaction = on_segv, .sa_flags = SA_SIGINFO };
 	uint32_t raw[4], cs, v, limit;
-	volatile bool faulted = false;
+	bool faulted = false;
 	uint32_t fs;
 	long n;
 
@@ -649,7 +648,7 @@ static uint8_t inb_port(uint16_t port)
 static bool check_ports(char *msg)
 {
 	struct sigaction sa = { .sa_sigaction = on_segv, .sa_flags = SA_SIGINFO };
-	volatile bool faulted = false;
+	bool faulted = false;
 	uint8_t v;
 
 	if (ioperm(0x80, 1, 1))

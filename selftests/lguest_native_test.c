@@ -27,7 +27,6 @@ TEST(set_thread_area_reloads_current_gs)
 		.limit = 0xfffff,
 		.seg_32bit = 1,
 		.limit_in_pages = 1,
-		.useable = 1,
 	};
 	uint32_t sel, before, after, gs_after, ret;
 

@@ -269,12 +269,12 @@ static void lg_map_ldt(struct lguest *lg, unsigned int cpu)
 {
 	pte_t *pte = lg_guest_switcher_pte[cpu] + PTRS_PER_PTE -
 		     SWITCHER_LDT_PAGES;
+	pgprot_t ro = __pgprot(_PAGE_PRESENT | _PAGE_ACCESSED);
 	unsigned int i, pages;
 
 	pages = DIV_ROUND_UP(lg->ldt_entries, LG_LDT_ENTRIES_PER_PAGE);
 	for (i = 0; i < SWITCHER_LDT_PAGES; i++)
-		pte[i] = i < pages ? mk_pte(lg->ldt_pages[i], __pgprot(
-				_PAGE_PRESENT | _PAGE_ACCESSED)) : __pte(0);
+		pte[i] = i < pages ? mk_pte(lg->ldt_pages[i], ro) : __pte(0);
 }
 
 /* The switcher's own flat ring 0 segments, the guest's TSS and LDT. */
