@@ -156,19 +156,30 @@ static void lguest_write_cr4(unsigned long val)
 }
 
 /*
- * The host owns the debug registers: the guest has no breakpoints of its
- * own.  It does get #DB for single steps, and its handler reads DR6 to
- * know that: the host puts the processor's DR6 in lguest_data for it.
+ * Debug registers: the host loads our breakpoints (DR0-DR3 and DR7, which
+ * it checks) while we run, and puts the processor's DR6 in lguest_data
+ * when it gives us a #DB, for our handler to read.  We keep what we
+ * wrote, to read it back.
  */
+static unsigned long lguest_debugreg[8];
+
 static unsigned long lguest_get_debugreg(int regno)
 {
-	return regno == 6 ? lguest_data.dr6 : 0;
+	if (regno == 6)
+		return lguest_data.dr6;
+	return regno < 4 || regno == 7 ? lguest_debugreg[regno] : 0;
 }
 
 static void lguest_set_debugreg(int regno, unsigned long value)
 {
-	if (regno == 6)
+	if (regno == 6) {
 		lguest_data.dr6 = value;
+		return;
+	}
+	if (regno >= 4 && regno != 7)
+		return;
+	lguest_debugreg[regno] = value;
+	hcall(LHCALL_SET_DEBUGREG, regno, value, 0, 0);
 }
 
 /* The host owns the TSS: its selector is all we can say about it. */

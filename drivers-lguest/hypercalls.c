@@ -159,6 +159,9 @@ static u32 lg_do_hcall(struct lguest *lg, const struct lguest_hcall *h)
 	case LHCALL_LOAD_GDT_ENTRY:
 		lguest_load_gdt_entry(lg, h->arg1, h->arg2, h->arg3);
 		break;
+	case LHCALL_SET_DEBUGREG:
+		lguest_arch_set_debugreg(lg, h->arg1, h->arg2);
+		break;
 	case LHCALL_SET_CLOCKEVENT:
 		lguest_set_clockevent(lg, h->arg1);
 		break;

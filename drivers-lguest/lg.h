@@ -109,6 +109,8 @@ enum lg_exit {
  *		current user process (LHCALL_SET_IO_BITMAP)
  * @io_bitmap_bytes: its size; 0 for no ports, LGUEST_IO_ALL for all
  * @dr6:	the processor's DR6 at the guest's last #DB
+ * @dr:		the guest's breakpoint addresses (DR0-DR3), checked
+ * @dr7:	and its DR7, checked: 0 when it has no breakpoints
  * @fpu:	the guest's FPU and SSE registers while it is not running
  * @dead:	the guest was killed, for @dead_reason
  * @exit:	a pending exit to the launcher, if @exit.exit_reason is set
@@ -141,6 +143,7 @@ struct lguest {
 	u32 stack_pages;
 	u32 io_bitmap, io_bitmap_bytes;
 	u32 dr6;
+	u32 dr[4], dr7;
 	struct fxregs_state fpu;
 	bool dead;
 	char dead_reason[LGUEST_REASON_LEN];
@@ -212,6 +215,7 @@ int __init lguest_arch_host_init(void);
 void lguest_arch_host_fini(void);
 void lguest_arch_setup(struct lguest *lg);
 void lguest_arch_run_guest(struct lguest *lg);
+void lguest_arch_set_debugreg(struct lguest *lg, u32 regno, u32 value);
 bool lguest_arch_idt_present(struct lguest *lg, unsigned int vector);
 bool lguest_arch_is_host_vector(unsigned int vector);
 

@@ -69,6 +69,7 @@ static struct lguest_data *lgd GUEST_DATA;
 /* Set by the launcher. */
 static uint32_t action GUEST_DATA;
 static uint32_t arg GUEST_DATA;
+static uint32_t arg2 GUEST_DATA;
 static uint32_t user_code_gpa GUEST_DATA;
 
 /* What the guest's handler saw of the last trap. */
@@ -79,6 +80,7 @@ static struct {
 	uint32_t eip;
 	uint32_t cs;
 	uint32_t cr2;
+	uint32_t dr6;
 } rec GUEST_DATA;
 
 /*
@@ -101,6 +103,7 @@ static GUEST_CODE void record_trap(struct lg_trap_frame *frame)
 	rec.eip = frame->eip;
 	rec.cs = frame->cs & 0xffff;
 	rec.cr2 = frame->vector == 14 && lgd ? lgd->cr2 : 0;
+	rec.dr6 = frame->vector == 1 && lgd ? lgd->dr6 : 0;
 	__GUEST_ASSERT(resume_ip, "trap %u, error %#x at %#x outside a probe",
 		       frame->vector, frame->error_code, frame->eip);
 	frame->eip = resume_ip;
@@ -510,6 +513,7 @@ enum {
 	KILL_LDT_DESC,
 	KILL_LDT_ENTRIES,
 	KILL_LDT_ADDR,
+	KILL_DEBUGREG,
 };
 
 /* A local descriptor table of four entries, for the LDT tests. */
@@ -662,6 +666,10 @@ static GUEST_CODE void guest_kill(void)
 	case KILL_LDT_ENTRIES:
 		guest_set_ldt((uint32_t)(uintptr_t)ldt, arg);
 		break;
+	case KILL_DEBUGREG:
+		/* Register @arg, value @arg2 (0: the switcher's address). */
+		lg_hcall(LHCALL_SET_DEBUGREG, arg, arg2 ? arg2 : base, 0, 0);
+		break;
 	case KILL_LDT_ADDR:
 		/*
 		 * @arg: 0 in the switcher's slot, 1 unmapped, 2 two entries
@@ -686,6 +694,7 @@ FIXTURE(kill) {
 FIXTURE_VARIANT(kill) {
 	uint32_t action;
 	uint32_t arg;
+	uint32_t arg2;
 	const char *reason;	/* part of the host's reason */
 };
 
@@ -794,10 +803,6 @@ FIXTURE_VARIANT_ADD(kill, hcall_8) {
 
 FIXTURE_VARIANT_ADD(kill, hcall_11) {
 	.action = KILL_HCALL, .arg = 11, .reason = "bad hypercall",
-};
-
-FIXTURE_VARIANT_ADD(kill, hcall_17) {
-	.action = KILL_HCALL, .arg = 17, .reason = "bad hypercall",
 };
 
 FIXTURE_VARIANT_ADD(kill, hcall_20) {
@@ -931,6 +936,39 @@ FIXTURE_VARIANT_ADD(kill, ldt_straddles_unmapped) {
 	.action = KILL_LDT_ADDR, .arg = 2, .reason = "not mapped",
 };
 
+/*
+ * LHCALL_SET_DEBUGREG: no breakpoint on the switcher's slot (the switcher
+ * runs with the guest's DR7 loaded), no general detect, no I/O
+ * breakpoints, and only DR0-DR3 and DR7 (DR6 is in lguest_data).
+ */
+FIXTURE_VARIANT_ADD(kill, breakpoint_on_switcher) {
+	.action = KILL_DEBUGREG, .arg = 0, .arg2 = 0, .reason = "the switcher's",
+};
+
+FIXTURE_VARIANT_ADD(kill, breakpoint_at_top) {
+	.action = KILL_DEBUGREG, .arg = 3, .arg2 = 0xfffffffcu,
+	.reason = "the switcher's",
+};
+
+FIXTURE_VARIANT_ADD(kill, debugreg_5) {
+	.action = KILL_DEBUGREG, .arg = 5, .arg2 = 1,
+	.reason = "bad debug register 5",
+};
+
+FIXTURE_VARIANT_ADD(kill, debugreg_6) {
+	.action = KILL_DEBUGREG, .arg = 6, .arg2 = 1,
+	.reason = "bad debug register 6",
+};
+
+FIXTURE_VARIANT_ADD(kill, dr7_general_detect) {
+	.action = KILL_DEBUGREG, .arg = 7, .arg2 = 0x2000, .reason = "bad DR7",
+};
+
+FIXTURE_VARIANT_ADD(kill, dr7_io_breakpoint) {
+	.action = KILL_DEBUGREG, .arg = 7, .arg2 = 0x00020001,
+	.reason = "I/O breakpoint",
+};
+
 /* User code for the CPL 3 variants: ud2. */
 static void map_user(struct lg_vm *vm, const uint8_t *code, size_t size)
 {
@@ -954,8 +992,10 @@ FIXTURE_SETUP(kill)
 	lg_vm_map(self->vm, RO_STACK, lg_vm_alloc_page(self->vm), 0);
 	action = variant->action;
 	arg = variant->arg;
+	arg2 = variant->arg2;
 	lg_sync_global_to_guest(self->vm, action);
 	lg_sync_global_to_guest(self->vm, arg);
+	lg_sync_global_to_guest(self->vm, arg2);
 }
 
 FIXTURE_TEARDOWN(kill)
@@ -1699,6 +1739,53 @@ static GUEST_CODE void guest_ldt_owner(void)
 	probe_load_ds(LDT_SEL);
 	GUEST_SYNC_ARGS(rec.count, probe_val, 0, 0);
 	GUEST_DONE();
+}
+
+/*
+ * The guest's own breakpoints work: a write watchpoint on probe_buf[4]
+ * (DR0; DR7: L0, RW 01, LEN 11) turns a write there into a #DB just
+ * after it, with B0 set in the DR6 the host passes on; a write next to
+ * it does not trap, through hypercalls that leave and re-enter the guest
+ * the watchpoint stays, and once DR7 is cleared the write is quiet.
+ */
+#define DR7_L0_WRITE4	0x000d0001u
+
+static GUEST_CODE void guest_watchpoint(void)
+{
+	uint32_t target = (uint32_t)(uintptr_t)&probe_buf[4];
+
+	lgd = guest_lguest_init();
+	guest_handlers();
+	guest_set_idt(1, record_trap, 0);
+	lg_hcall(LHCALL_SET_DEBUGREG, 0, target, 0, 0);
+	lg_hcall(LHCALL_SET_DEBUGREG, 7, DR7_L0_WRITE4, 0, 0);
+	probe_write(target + 4);
+	GUEST_ASSERT_EQ(rec.count, 0);
+	probe_write(target);
+	GUEST_ASSERT_EQ(rec.count, 1);
+	GUEST_ASSERT_EQ(rec.vector, 1);
+	GUEST_SYNC_ARGS(rec.dr6, probe_buf[4], 0, 0);
+	probe_write(target);
+	GUEST_ASSERT_EQ(rec.count, 2);
+	lg_hcall(LHCALL_SET_DEBUGREG, 7, 0, 0, 0);
+	probe_write(target);
+	GUEST_ASSERT_EQ(rec.count, 2);
+	GUEST_DONE();
+}
+
+TEST(watchpoint_fires_in_guest)
+{
+	struct lg_vm *vm;
+
+	if (!lg_dev_present())
+		SKIP(return, LG_NO_DEV_MSG);
+	vm = lg_vm_create(0, guest_watchpoint);
+	ASSERT_UCALL(vm, UCALL_SYNC);
+	EXPECT_EQ(1, vm->uc.args[0] & 0xf);	/* B0 only */
+	EXPECT_EQ(0xbad, vm->uc.args[1]);
+	ASSERT_UCALL(vm, UCALL_DONE);
+	lg_vm_free(vm);
+	lg_assert_host_ok(_metadata);
 }
 
 TEST(ldt_not_shared_between_guests)

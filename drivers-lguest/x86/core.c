@@ -13,6 +13,7 @@
 #include <linux/cpu.h>
 #include <linux/cpuhotplug.h>
 #include <linux/gfp.h>
+#include <linux/nospec.h>
 #include <linux/mm.h>
 #include <linux/slab.h>
 #include <linux/string.h>
@@ -205,6 +206,10 @@ int __init lguest_arch_host_init(void)
 		     LGUEST_PAGES_guest_gdt_desc);
 	BUILD_BUG_ON(PAGE_SIZE + offsetof(struct lguest_ro_state, guest_ldt) !=
 		     LGUEST_PAGES_guest_ldt);
+	BUILD_BUG_ON(PAGE_SIZE + offsetof(struct lguest_ro_state, guest_dr) !=
+		     LGUEST_PAGES_guest_dr);
+	BUILD_BUG_ON(PAGE_SIZE + offsetof(struct lguest_ro_state, guest_dr7) !=
+		     LGUEST_PAGES_guest_dr7);
 	BUILD_BUG_ON(sizeof(struct lguest_pages) != 2 * PAGE_SIZE);
 	BUILD_BUG_ON(SWITCHER_LDT_PAGES != LG_LDT_PAGES);
 
@@ -496,6 +501,48 @@ static u32 lg_take_dr6(void)
 }
 
 /*
+ * LHCALL_SET_DEBUGREG: the guest's own breakpoints.  The switcher loads
+ * them once it runs on the guest's page tables, and clears DR7 before it
+ * leaves them, so they only ever match guest addresses; the one thing
+ * mapped in both is the switcher's slot, which no breakpoint may cover.
+ * DR7's general detect bit would fault the switcher's own loads of the
+ * registers, and I/O breakpoints need CR4.DE: neither is the guest's.
+ */
+#define LG_DR7_VALID	0xffff07ffu	/* enables, LE/GE, bit 10, RW/LEN */
+#define LG_DR_RW_IO	0x2		/* the RW field of an I/O breakpoint */
+
+void lguest_arch_set_debugreg(struct lguest *lg, u32 regno, u32 value)
+{
+	unsigned int i;
+
+	if (regno < ARRAY_SIZE(lg->dr)) {
+		if (value > LGUEST_SWITCHER_ADDR - sizeof(u64)) {
+			kill_guest(lg, "breakpoint at %#x: the switcher's", value);
+			return;
+		}
+		lg->dr[array_index_nospec(regno, ARRAY_SIZE(lg->dr))] = value;
+		return;
+	}
+	if (regno != 7) {
+		kill_guest(lg, "bad debug register %u", regno);
+		return;
+	}
+	if (value & ~LG_DR7_VALID) {
+		kill_guest(lg, "bad DR7 %#x", value);
+		return;
+	}
+	for (i = 0; i < ARRAY_SIZE(lg->dr); i++) {
+		if (((value >> (DR_CONTROL_SHIFT + i * DR_CONTROL_SIZE)) & 3) ==
+		    LG_DR_RW_IO) {
+			kill_guest(lg, "I/O breakpoint in DR7 %#x", value);
+			return;
+		}
+	}
+	lg->dr7 = value & (DR_LOCAL_ENABLE_MASK | DR_GLOBAL_ENABLE_MASK) ?
+		  value : 0;
+}
+
+/*
  * Run the guest until it traps.  On return lg->regs holds its registers,
  * trap number and error code (and cr2 for a page fault), and any host
  * interrupt that stopped it has been handled.
@@ -515,14 +562,22 @@ void lguest_arch_run_guest(struct lguest *lg)
 	lg_regs_to_frame(&lg->regs, &pages->regs);
 	pages->regs.trapnum = 0;
 	pages->regs.errcode = 0;
+	memcpy(pages->state.guest_dr, lg->dr, sizeof(lg->dr));
+	pages->state.guest_dr7 = lg->dr7;
 
 	local_irq_disable();
+	/* The host's own breakpoints must not fire in the guest. */
+	if (hw_breakpoint_active())
+		set_debugreg(0, 7);
 	lg_switch(lg, pages, lguest_shadow_cr3(lg, lg_guest_switcher_pte[cpu]));
 	trap = pages->regs.trapnum;
 	if (trap == X86_TRAP_PF)
 		lg->regs.cr2 = read_cr2();
 	if (trap == X86_TRAP_DB)
 		lg->dr6 = lg_take_dr6();
+	/* DR7 is off (the switcher saw to the guest's): the host's again. */
+	if (hw_breakpoint_active())
+		hw_breakpoint_restore();
 	if (lg_is_host_vector(trap))
 		lg_do_host_irq(trap);
 	local_irq_enable();

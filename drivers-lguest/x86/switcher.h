@@ -46,6 +46,8 @@
 #define LGUEST_PAGES_guest_idt_desc	(PAGE_SIZE + 32)
 #define LGUEST_PAGES_guest_gdt_desc	(PAGE_SIZE + 40)
 #define LGUEST_PAGES_guest_ldt		(PAGE_SIZE + 48)
+#define LGUEST_PAGES_guest_dr		(PAGE_SIZE + 52)
+#define LGUEST_PAGES_guest_dr7		(PAGE_SIZE + 68)
 
 /* Offsets of trapnum and errcode in struct lg_frame. */
 #define LG_FRAME_trapnum	(11 * 4)
@@ -100,6 +102,8 @@ struct lguest_ro_state {
 	struct lg_desc_ptr guest_idt_desc;
 	struct lg_desc_ptr guest_gdt_desc;
 	u32 guest_ldt;			/* LDT selector, or 0 */
+	u32 guest_dr[4];		/* breakpoint addresses */
+	u32 guest_dr7;			/* 0: none */
 	struct x86_hw_tss guest_tss;
 	struct desc_struct guest_gdt[GDT_ENTRIES];
 	gate_desc guest_idt[IDT_ENTRIES];

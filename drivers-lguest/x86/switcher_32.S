@@ -89,6 +89,23 @@ SYM_INNER_LABEL(switch_to_guest, SYM_L_GLOBAL)
 	leal	LGUEST_PAGES_regs(%eax), %esp
 	movl	%ebx, %cr3
 
+	/*
+	 * The guest's own breakpoints, if it has any, only now: they name
+	 * guest addresses, and nothing is left to touch but our pages.
+	 */
+	movl	LGUEST_PAGES_guest_dr7(%eax), %ebx
+	testl	%ebx, %ebx
+	jz	1f
+	movl	LGUEST_PAGES_guest_dr(%eax), %edx
+	movl	%edx, %db0
+	movl	(LGUEST_PAGES_guest_dr + 4)(%eax), %edx
+	movl	%edx, %db1
+	movl	(LGUEST_PAGES_guest_dr + 8)(%eax), %edx
+	movl	%edx, %db2
+	movl	(LGUEST_PAGES_guest_dr + 12)(%eax), %edx
+	movl	%edx, %db3
+	movl	%ebx, %db7
+1:
 	/* Pop the guest's registers off the register page and go. */
 	popl	%eax
 	popl	%ebx
@@ -140,6 +157,12 @@ back_to_host:
 	movl	%edx, %ds
 	movl	%edx, %es
 
+	/* The guest's breakpoints end with its page tables. */
+	cmpl	$0, LGUEST_PAGES_guest_dr7(%eax)
+	je	1f
+	xorl	%edx, %edx
+	movl	%edx, %db7
+1:
 	/* Host page tables, global pages, descriptor tables and TSS. */
 	movl	LGUEST_PAGES_host_cr3(%eax), %edx
 	movl	%edx, %cr3

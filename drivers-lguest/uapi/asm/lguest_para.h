@@ -37,6 +37,7 @@
 #define LHCALL_SET_PTE		14	/* ebx: cr3, ecx: address, edx: pte */
 #define LHCALL_SET_PGD		15	/* ebx: cr3, ecx: index of the entry */
 #define LHCALL_LOAD_TLS		16	/* ebx: address of 3 descriptors */
+#define LHCALL_SET_DEBUGREG	17	/* ebx: 0-3 or 7, ecx: value */
 #define LHCALL_LOAD_GDT_ENTRY	18	/* ebx: index, ecx/edx: entry low/high */
 #define LHCALL_SEND_INTERRUPTS	19	/* deliver pending interrupts now */
 
