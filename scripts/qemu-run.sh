@@ -12,7 +12,7 @@
 . "$(dirname "$0")/lib.sh"
 
 mode=${1:-demo}
-limit=${LGUEST_QEMU_TIMEOUT:-900}
+limit=${LGUEST_QEMU_TIMEOUT:-1800}
 img=$("$TOP/scripts/mkinitramfs.sh")
 # cmd: only the command's output.  bench: the guest and the native side
 # both without page poisoning and slab checks, which cost a shadow-paged

@@ -69,7 +69,7 @@ static struct lguest_data *lgd GUEST_DATA;
 /* Set by the launcher. */
 static uint32_t action GUEST_DATA;
 static uint32_t arg GUEST_DATA;
-static uint32_t arg2 GUEST_DATA;
+static uint32_t value GUEST_DATA;
 static uint32_t user_code_gpa GUEST_DATA;
 
 /* What the guest's handler saw of the last trap. */
@@ -667,8 +667,8 @@ static GUEST_CODE void guest_kill(void)
 		guest_set_ldt((uint32_t)(uintptr_t)ldt, arg);
 		break;
 	case KILL_DEBUGREG:
-		/* Register @arg, value @arg2 (0: the switcher's address). */
-		lg_hcall(LHCALL_SET_DEBUGREG, arg, arg2 ? arg2 : base, 0, 0);
+		/* Register @arg, @value (0: the switcher's address). */
+		lg_hcall(LHCALL_SET_DEBUGREG, arg, value ? value : base, 0, 0);
 		break;
 	case KILL_LDT_ADDR:
 		/*
@@ -694,7 +694,7 @@ FIXTURE(kill) {
 FIXTURE_VARIANT(kill) {
 	uint32_t action;
 	uint32_t arg;
-	uint32_t arg2;
+	uint32_t value;
 	const char *reason;	/* part of the host's reason */
 };
 
@@ -942,30 +942,30 @@ FIXTURE_VARIANT_ADD(kill, ldt_straddles_unmapped) {
  * breakpoints, and only DR0-DR3 and DR7 (DR6 is in lguest_data).
  */
 FIXTURE_VARIANT_ADD(kill, breakpoint_on_switcher) {
-	.action = KILL_DEBUGREG, .arg = 0, .arg2 = 0, .reason = "the switcher's",
+	.action = KILL_DEBUGREG, .arg = 0, .value = 0, .reason = "the switcher's",
 };
 
 FIXTURE_VARIANT_ADD(kill, breakpoint_at_top) {
-	.action = KILL_DEBUGREG, .arg = 3, .arg2 = 0xfffffffcu,
+	.action = KILL_DEBUGREG, .arg = 3, .value = 0xfffffffcu,
 	.reason = "the switcher's",
 };
 
 FIXTURE_VARIANT_ADD(kill, debugreg_5) {
-	.action = KILL_DEBUGREG, .arg = 5, .arg2 = 1,
+	.action = KILL_DEBUGREG, .arg = 5, .value = 1,
 	.reason = "bad debug register 5",
 };
 
 FIXTURE_VARIANT_ADD(kill, debugreg_6) {
-	.action = KILL_DEBUGREG, .arg = 6, .arg2 = 1,
+	.action = KILL_DEBUGREG, .arg = 6, .value = 1,
 	.reason = "bad debug register 6",
 };
 
 FIXTURE_VARIANT_ADD(kill, dr7_general_detect) {
-	.action = KILL_DEBUGREG, .arg = 7, .arg2 = 0x2000, .reason = "bad DR7",
+	.action = KILL_DEBUGREG, .arg = 7, .value = 0x2000, .reason = "bad DR7",
 };
 
 FIXTURE_VARIANT_ADD(kill, dr7_io_breakpoint) {
-	.action = KILL_DEBUGREG, .arg = 7, .arg2 = 0x00020001,
+	.action = KILL_DEBUGREG, .arg = 7, .value = 0x00020001,
 	.reason = "I/O breakpoint",
 };
 
@@ -992,10 +992,10 @@ FIXTURE_SETUP(kill)
 	lg_vm_map(self->vm, RO_STACK, lg_vm_alloc_page(self->vm), 0);
 	action = variant->action;
 	arg = variant->arg;
-	arg2 = variant->arg2;
+	value = variant->value;
 	lg_sync_global_to_guest(self->vm, action);
 	lg_sync_global_to_guest(self->vm, arg);
-	lg_sync_global_to_guest(self->vm, arg2);
+	lg_sync_global_to_guest(self->vm, value);
 }
 
 FIXTURE_TEARDOWN(kill)
