@@ -40,10 +40,19 @@ if [ "$mode" = cmd ]; then
 fi
 
 log=$CACHE/qemu-$mode.log
+rm -f "$log"
+# The NMI storm test asks for NMIs through the console (lguest_async_test).
+if [ "$mode" = test ]; then
+	mon=$CACHE/qemu-monitor.sock
+	rm -f "$mon"
+	qemu+=(-monitor "unix:$mon,server=on,wait=off")
+	"$TOP/scripts/rig/nmi-storm" "$log" "$mon" &
+fi
 set +e
 timeout --foreground -k 10 "$limit" "${qemu[@]}" </dev/null | tr -d '\r' | tee "$log"
 rc=${PIPESTATUS[0]}
 set -e
+[ "$mode" = test ] && wait
 if [ "$mode" = test ]; then
 	exec "$TOP/scripts/tap-summary.sh" "$log" "$rc"
 fi

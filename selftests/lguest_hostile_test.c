@@ -1788,6 +1788,55 @@ TEST(watchpoint_fires_in_guest)
 	lg_assert_host_ok(_metadata);
 }
 
+/*
+ * "mov ss" holds a debug trap back for one instruction, so a watchpoint on
+ * the selector loaded into %ss, followed by a hypercall, delivers the #DB
+ * at the first instruction of the switcher's stub, at ring 0 (the trick of
+ * CVE-2018-8897).  The switcher must carry on: the hypercall completes
+ * and the guest lives (at most it sees the #DB, as a native kernel's user
+ * space would).  DR7: L0, RW 11 (read or write), LEN 11.
+ */
+#define DR7_L0_RW4	0x000f0001u
+
+static GUEST_CODE void guest_mov_ss_watchpoint(void)
+{
+	uint32_t target = (uint32_t)(uintptr_t)&probe_buf[4];
+	uint32_t ret = LHCALL_SEND_INTERRUPTS;
+
+	lgd = guest_lguest_init();
+	guest_handlers();
+	guest_set_idt(1, record_trap, 0);
+	probe_buf[4] = LG_KERNEL_DS;
+	lg_hcall(LHCALL_SET_DEBUGREG, 0, target, 0, 0);
+	lg_hcall(LHCALL_SET_DEBUGREG, 7, DR7_L0_RW4, 0, 0);
+	asm volatile("movw %[sel], %%ss\n\t"
+		     "int $0x1f"
+		     : "+a" (ret)
+		     : [sel] "m" (probe_buf[4]), "b" (0), "c" (0), "d" (0),
+		       "S" (0)
+		     : "memory");
+	lg_hcall(LHCALL_SET_DEBUGREG, 7, 0, 0, 0);
+	GUEST_SYNC_ARGS(rec.count, rec.vector, 0, 0);
+	GUEST_DONE();
+}
+
+TEST(mov_ss_watchpoint_before_hypercall)
+{
+	struct lg_vm *vm;
+
+	if (!lg_dev_present())
+		SKIP(return, LG_NO_DEV_MSG);
+	vm = lg_vm_create(0, guest_mov_ss_watchpoint);
+	ASSERT_UCALL(vm, UCALL_SYNC);
+	EXPECT_GE(1, vm->uc.args[0]);
+	if (vm->uc.args[0])
+		EXPECT_EQ(1, vm->uc.args[1]);
+	TH_LOG("#DB seen by the guest: %u", vm->uc.args[0]);
+	ASSERT_UCALL(vm, UCALL_DONE);
+	lg_vm_free(vm);
+	lg_assert_host_ok(_metadata);
+}
+
 TEST(ldt_not_shared_between_guests)
 {
 	struct lg_vm *owner, *other;

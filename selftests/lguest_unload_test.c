@@ -11,6 +11,7 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <sched.h>
 #include <fcntl.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -26,6 +27,7 @@
 #include <sys/wait.h>
 
 #include <linux/lguest.h>
+#include <asm/lguest_para.h>
 
 #include "../kselftest_harness.h"
 
@@ -38,6 +40,8 @@
 #define MEM_SIZE	0x100000u
 #define ENTRY		0x1000u
 #define CR3		0x2000u
+#define PT		0x3000u
+#define CPU_ONLINE	"/sys/devices/system/cpu/cpu%d/online"
 
 /* How long to wait for device nodes to come and go. */
 #define WAIT_MS		5000
@@ -346,6 +350,113 @@ TEST_F(lg_module, unload_after_last_close_and_reload)
 	}
 	if (fd >= 0)
 		close(fd);
+}
+
+/* Write "0" or "1" to a CPU's online file; 0 or -errno. */
+static int set_cpu_online(int cpu, bool online)
+{
+	char path[64];
+	int fd, ret = 0;
+
+	snprintf(path, sizeof(path), CPU_ONLINE, cpu);
+	fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	if (write(fd, online ? "1" : "0", 1) != 1)
+		ret = -errno;
+	close(fd);
+	return ret;
+}
+
+/* The highest-numbered CPU that can go offline, or -1. */
+static int hotpluggable_cpu(void)
+{
+	char path[64];
+	int cpu;
+
+	for (cpu = sysconf(_SC_NPROCESSORS_ONLN) - 1; cpu > 0; cpu--) {
+		snprintf(path, sizeof(path), CPU_ONLINE, cpu);
+		if (!access(path, W_OK))
+			return cpu;
+	}
+	return -1;
+}
+
+/* Unload lg.ko, waiting for references that are going away. */
+static int unload_lg(void)
+{
+	int ms, ret = 0;
+
+	for (ms = 0; ms < WAIT_MS; ms += POLL_MS) {
+		ret = delete_module(LG_MODULE, O_NONBLOCK);
+		if (!ret || errno != EWOULDBLOCK)
+			break;
+		usleep(POLL_MS * 1000);
+	}
+	return ret ? -errno : 0;
+}
+
+/*
+ * The smallest guest: page tables mapping its one page of code, which
+ * makes the launcher's first hypercall.
+ */
+static void write_tiny_guest(uint8_t *mem)
+{
+	static const uint8_t code[] = {
+		0xb8, 0x00, 0x10, 0x00, 0x00,	/* mov $0x1000, %eax */
+		0xcd, 0x1f,			/* int $0x1f */
+	};
+	uint32_t *pgdir = (uint32_t *)(mem + CR3);
+	uint32_t *pt = (uint32_t *)(mem + PT);
+
+	pgdir[0] = PT | 0x67;			/* P, RW, U, A, D */
+	pt[ENTRY >> 12] = ENTRY | 0x63;		/* P, RW, A, D */
+	memcpy(mem + ENTRY, code, sizeof(code));
+}
+
+/*
+ * The switcher needs its segments in the GDT of every CPU that runs a
+ * guest, including one that comes online after lg.ko was loaded: offline
+ * a CPU, reload lg.ko, online the CPU and run a guest there.
+ */
+TEST_F(lg_module, cpu_onlined_after_load_runs_guests)
+{
+	struct lguest_run run = { 0 };
+	int cpu, fd, err;
+	cpu_set_t set;
+
+	cpu = hotpluggable_cpu();
+	if (cpu < 0)
+		SKIP(return, "no CPU can go offline");
+	if (read_refcnt() != 0)
+		SKIP(return, LG_MODULE " is in use (refcnt %d)", read_refcnt());
+
+	err = unload_lg();
+	if (err == -EPERM)
+		SKIP(return, "no permission to unload modules");
+	ASSERT_EQ(0, err);
+	ASSERT_EQ(0, set_cpu_online(cpu, false));
+	err = modprobe_lg();
+	EXPECT_EQ(0, set_cpu_online(cpu, true));
+	ASSERT_EQ(0, err);
+	ASSERT_TRUE(wait_path(LG_DEV, true));
+
+	CPU_ZERO(&set);
+	CPU_SET(cpu, &set);
+	ASSERT_EQ(0, sched_setaffinity(0, sizeof(set), &set));
+	write_tiny_guest(self->mem);
+	fd = open_guest(self->mem);
+	ASSERT_LE(0, fd) {
+		TH_LOG("creating a guest: %s", strerror(-fd));
+	}
+	ASSERT_EQ(0, ioctl(fd, LGUEST_RUN, &run));
+	EXPECT_EQ(LGUEST_EXIT_HYPERCALL, run.exit_reason) {
+		if (run.exit_reason == LGUEST_EXIT_DEAD)
+			TH_LOG("guest died: %s", run.dead.reason);
+	}
+	EXPECT_EQ(LHCALL_LAUNCHER_BASE, run.hypercall.nr);
+	EXPECT_EQ(cpu, sched_getcpu());
+	close(fd);
 }
 
 int main(int argc, char **argv)
