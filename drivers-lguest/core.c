@@ -104,11 +104,9 @@ DEFINE_SHOW_ATTRIBUTE(lg_exits);
 
 static void lg_debugfs_add(struct lguest *lg)
 {
-	static atomic_t next_id = ATOMIC_INIT(0);
 	char name[32];
 
-	snprintf(name, sizeof(name), "%d-%d", task_tgid_nr(current),
-		 atomic_inc_return(&next_id));
+	snprintf(name, sizeof(name), "%d-%llu", task_tgid_nr(current), lg->id);
 	lg->debugfs = debugfs_create_dir(name, lg_debugfs);
 	debugfs_create_file("exits", 0444, lg->debugfs, lg, &lg_exits_fops);
 }
@@ -116,6 +114,9 @@ static void lg_debugfs_add(struct lguest *lg)
 /* Called by LGUEST_INIT once the memory and registers are known. */
 int lguest_setup(struct lguest *lg)
 {
+	static atomic64_t next_id = ATOMIC64_INIT(0);
+
+	lg->id = atomic64_inc_return(&next_id);
 	init_waitqueue_head(&lg->irq_wait);
 	lguest_init_timer(lg);
 	lg_debugfs_add(lg);
@@ -197,16 +198,8 @@ static void lg_complete_exit(struct lguest *lg, const struct lguest_run *run)
 	}
 }
 
-/*
- * LGUEST_RUN: run the guest until the launcher has something to do.  A
- * signal stops us too (the launcher may have a timer, or be dying); the
- * guest is left exactly where it was, so running again just continues.
- */
-int lguest_run(struct lguest *lg, struct lguest_run *run)
+static int lg_run_loop(struct lguest *lg, struct lguest_run *run)
 {
-	lg_complete_exit(lg, run);
-	memset(&lg->exit, 0, sizeof(lg->exit));
-
 	while (!lg->dead) {
 		if (signal_pending(current)) {
 			run->exit_reason = LGUEST_EXIT_INTR;
@@ -215,10 +208,13 @@ int lguest_run(struct lguest *lg, struct lguest_run *run)
 		cond_resched();
 		if (lg->halted && lg_halt(lg))
 			continue;
+		/* Interrupts raised from now on kick us out of the guest. */
+		WRITE_ONCE(lg->irq_raised, false);
 		lguest_deliver_irq(lg);
 		if (!lguest_prepare_pagetables(lg))
 			break;
-		lguest_arch_run_guest(lg);
+		if (!lguest_arch_run_guest(lg))
+			continue;
 		trace_lguest_exit(lg->regs.trapnum, lg->regs.errcode,
 				  lg->regs.eip);
 		lg_handle_trap(lg);
@@ -232,6 +228,24 @@ int lguest_run(struct lguest *lg, struct lguest_run *run)
 	run->exit_reason = LGUEST_EXIT_DEAD;
 	strscpy(run->dead.reason, lg->dead_reason, sizeof(run->dead.reason));
 	return 0;
+}
+
+/*
+ * LGUEST_RUN: run the guest until the launcher has something to do.  A
+ * signal stops us too (the launcher may have a timer, or be dying); the
+ * guest is left exactly where it was, so running again just continues.
+ * While we run, lguest_raise_irq() may kick this task.
+ */
+int lguest_run(struct lguest *lg, struct lguest_run *run)
+{
+	int ret;
+
+	lg_complete_exit(lg, run);
+	memset(&lg->exit, 0, sizeof(lg->exit));
+	WRITE_ONCE(lg->vcpu_task, current);
+	ret = lg_run_loop(lg, run);
+	WRITE_ONCE(lg->vcpu_task, NULL);
+	return ret;
 }
 
 static int __init lg_module_init(void)

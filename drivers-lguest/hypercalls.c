@@ -65,7 +65,8 @@ static void lg_register_data(struct lguest *lg, u32 gpa)
 		kill_guest(lg, "lguest_data registered twice");
 		return;
 	}
-	if (!IS_ALIGNED(gpa, 4) ||
+	/* 0 is "none yet": a structure there could be registered again. */
+	if (!gpa || !IS_ALIGNED(gpa, 4) ||
 	    (u64)gpa + sizeof(struct lguest_data) > lg->mem_size) {
 		kill_guest(lg, "bad lguest_data address %#x", gpa);
 		return;

@@ -15,6 +15,7 @@
  * trap it has no handler for ends the guest.
  */
 #include <linux/ktime.h>
+#include <linux/rcupdate.h>
 #include <linux/sched.h>
 #include <asm/desc.h>
 #include <asm/irq_vectors.h>
@@ -308,8 +309,27 @@ bool lguest_emulate_port_io(struct lguest *lg)
  */
 void lguest_raise_irq(struct lguest *lg, unsigned int irq)
 {
+	struct task_struct *vcpu;
+
 	set_bit(irq, lg->irqs_pending);
 	wake_up(&lg->irq_wait);
+
+	/*
+	 * A guest running on another CPU only sees the interrupt once it
+	 * leaves the guest, which may be the next host tick: kick it out
+	 * now, as KVM's kick does (the IPI is a host interrupt, so the guest
+	 * exits at once, and the run loop delivers).  The flag closes the
+	 * race with a run loop that is about to enter the guest, see
+	 * lguest_arch_run_guest().  Task structs are freed after an RCU
+	 * grace period, so one just seen is safe to kick.
+	 */
+	WRITE_ONCE(lg->irq_raised, true);
+	smp_mb();	/* the flag before task_curr() in kick_process() */
+	rcu_read_lock();
+	vcpu = READ_ONCE(lg->vcpu_task);
+	if (vcpu)
+		kick_process(vcpu);
+	rcu_read_unlock();
 }
 
 /* The lines the guest has masked, from lguest_data. */

@@ -29,6 +29,7 @@
 struct dentry;
 struct mm_struct;
 struct page;
+struct task_struct;
 
 /* An LDT of LDT_ENTRIES descriptors takes this many pages. */
 #define LG_LDT_ENTRIES_PER_PAGE	(PAGE_SIZE / LDT_ENTRY_SIZE)
@@ -83,6 +84,11 @@ enum lg_exit {
  * @irq_wait:	where a halted guest waits for @irqs_pending
  * @timer:	the guest's one-shot clock event (LHCALL_SET_CLOCKEVENT),
  *		which raises interrupt line 0
+ * @vcpu_task:	the task in LGUEST_RUN, NULL when there is none: what
+ *		lguest_raise_irq() kicks out of the guest
+ * @irq_raised:	an interrupt was raised since the run loop last delivered
+ *		(see lguest_arch_run_guest())
+ * @id:		a number no other guest of this module's life has
  *
  * The rest is only touched by the run loop and the hypercalls, under @lock:
  * @lguest_data: guest-physical address of the guest's struct lguest_data,
@@ -128,6 +134,9 @@ struct lguest {
 	DECLARE_BITMAP(irqs_pending, LGUEST_NR_IRQS);
 	wait_queue_head_t irq_wait;
 	struct hrtimer timer;
+	struct task_struct *vcpu_task;
+	bool irq_raised;
+	u64 id;
 
 	u32 lguest_data;
 	unsigned int async_next;
@@ -214,7 +223,7 @@ void lguest_map_stack(struct lguest *lg);
 int __init lguest_arch_host_init(void);
 void lguest_arch_host_fini(void);
 void lguest_arch_setup(struct lguest *lg);
-void lguest_arch_run_guest(struct lguest *lg);
+bool lguest_arch_run_guest(struct lguest *lg);
 void lguest_arch_set_debugreg(struct lguest *lg, u32 regno, u32 value);
 bool lguest_arch_idt_present(struct lguest *lg, unsigned int vector);
 bool lguest_arch_is_host_vector(unsigned int vector);

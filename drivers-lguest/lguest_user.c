@@ -165,23 +165,21 @@ unlock:
 }
 
 /*
- * Which segment selectors may the launcher load?  The guest runs in exactly
- * two privilege levels, and cs says which:
+ * Which segment selectors may the launcher load?  The guest's kernel runs
+ * in ring 1 on the flat segments the host sets up for it, its user space
+ * in ring 3 on whatever segments the guest kernel gave it; but a guest can
+ * also make itself other code segments of ring 1, 2 or 3 (never 0: see
+ * segments.c) and run on them.  Whatever LGUEST_GET_REGS reports must be
+ * accepted by LGUEST_SET_REGS, so a launcher can save and restore a guest
+ * wherever it stopped: cs and ss are any non-null selectors of one ring,
+ * not ring 0, which is what the CPU itself guarantees of a trap frame.
  *
- *  - its kernel, in ring 1, always on the flat segments the host sets up
- *    for it: cs is LGUEST_KERNEL_CS and ss is LGUEST_KERNEL_DS;
- *  - its user space, in ring 3, on whatever segments the guest kernel
- *    gave it: cs and ss are non-null selectors with RPL 3.
- *
- * Nothing else, and in particular nothing with RPL 0 or 2, can be loaded.
- *
- * The descriptors behind user selectors live in the guest's own (sanitized)
+ * The descriptors behind the selectors live in the guest's own (sanitized)
  * tables, which the guest can change under a loaded selector at any time:
- * whatever we check here, the Switcher has to survive a selector that does
- * not load.  So the data segments are only checked for being 16 bits: a
- * ring-1 kernel may well hold an RPL 0 selector in one (Linux keeps
- * __KERNEL_PERCPU in %fs), and whatever LGUEST_GET_REGS reports must be
- * accepted by LGUEST_SET_REGS.
+ * whatever we check here, the switcher has to survive a selector that does
+ * not load (the guest is then killed).  So the data segments are only
+ * checked for being 16 bits: a ring-1 kernel may well hold an RPL 0
+ * selector in one (Linux keeps __KERNEL_PERCPU in %fs).
  */
 static bool lg_selector_fits(u32 sel)
 {
@@ -189,17 +187,13 @@ static bool lg_selector_fits(u32 sel)
 }
 
 /* Null selectors are index 0 of the GDT, whatever their RPL. */
-static bool lg_user_selector(u32 sel)
-{
-	return lg_selector_fits(sel) && (sel & ~SEGMENT_RPL_MASK) &&
-	       (sel & SEGMENT_RPL_MASK) == USER_RPL;
-}
-
 static bool lg_stack_code_valid(u32 cs, u32 ss)
 {
-	if (cs == LGUEST_KERNEL_CS)
-		return ss == LGUEST_KERNEL_DS;
-	return lg_user_selector(cs) && lg_user_selector(ss);
+	u32 rpl = cs & SEGMENT_RPL_MASK;
+
+	return lg_selector_fits(cs) && lg_selector_fits(ss) &&
+	       (cs & ~SEGMENT_RPL_MASK) && (ss & ~SEGMENT_RPL_MASK) &&
+	       rpl != 0 && (ss & SEGMENT_RPL_MASK) == rpl;
 }
 
 static bool lg_segments_valid(const struct lguest_regs *regs)

@@ -816,7 +816,7 @@ TEST_F(lg_guest, set_regs_eflags_bits)
 	}
 }
 
-/* cs must be at the guest kernel's RPL 1 or the guest user's RPL 3. */
+/* cs must be a non-null selector of ss's ring, and never ring 0. */
 TEST_F(lg_guest, set_regs_bad_cs)
 {
 	static const unsigned int bad[] = {
@@ -824,8 +824,9 @@ TEST_F(lg_guest, set_regs_bad_cs)
 		1,				/* null selector, RPL 1 */
 		3,				/* null selector, RPL 3 */
 		LGUEST_KERNEL_CS & ~3,		/* RPL 0: host privilege */
-		(LGUEST_KERNEL_CS & ~3) | 2,	/* RPL 2 */
+		(LGUEST_KERNEL_CS & ~3) | 2,	/* RPL 2, ss at RPL 1 */
 		USER_CS & ~3,			/* user descriptor at RPL 0 */
+		USER_CS,			/* RPL 3, ss at RPL 1 */
 		0x10000 | LGUEST_KERNEL_CS,	/* not a 16-bit selector */
 	};
 	struct lguest_regs set, get;
@@ -843,28 +844,35 @@ TEST_F(lg_guest, set_regs_bad_cs)
 }
 
 /*
- * At RPL 1 the only code segment is LGUEST_KERNEL_CS: any other RPL 1
- * selector, such as the kernel data segment, is refused as cs.
+ * A guest can run on code segments of its own making, in ring 1, 2 or 3,
+ * and the launcher must be able to restore it there: any pair of non-null
+ * selectors of one ring but 0 is accepted (whether the descriptors load
+ * is the switcher's business; a guest with bad ones is killed).
  */
-TEST_F(lg_guest, set_regs_cs_other_rpl1_selector)
+TEST_F(lg_guest, set_regs_cs_ss_any_ring_but_0)
 {
-	static const unsigned int bad[] = {
-		LGUEST_KERNEL_DS,		/* the data segment */
-		(1 * 8) | 1,			/* another descriptor */
-		LGUEST_KERNEL_CS + 16,		/* two entries further */
+	static const struct {
+		unsigned int cs, ss;
+	} good[] = {
+		{ LGUEST_KERNEL_DS, LGUEST_KERNEL_DS },	/* data as code */
+		{ (1 * 8) | 1, (2 * 8) | 1 },		/* other descriptors */
+		{ (20 * 8) | 2, (21 * 8) | 2 },		/* ring 2 */
+		{ (20 * 8) | 2 | 4, (21 * 8) | 2 | 4 },	/* LDT, ring 2 */
 	};
 	struct lguest_regs set, get;
 	int i;
 
-	for (i = 0; i < ARRAY_SIZE(bad); i++) {
+	for (i = 0; i < ARRAY_SIZE(good); i++) {
 		fill_regs(&set, &self->regs);
-		set.cs = bad[i];
-		EXPECT_EQ(EINVAL, lg_err(self->fd, LGUEST_SET_REGS, &set)) {
-			TH_LOG("cs %#x", bad[i]);
+		set.cs = good[i].cs;
+		set.ss = good[i].ss;
+		EXPECT_EQ(0, lg_err(self->fd, LGUEST_SET_REGS, &set)) {
+			TH_LOG("cs %#x ss %#x", good[i].cs, good[i].ss);
 		}
+		ASSERT_EQ(0, lg_err(self->fd, LGUEST_GET_REGS, &get));
+		EXPECT_EQ(good[i].cs, get.cs);
+		EXPECT_EQ(good[i].ss, get.ss);
 	}
-	ASSERT_EQ(0, lg_err(self->fd, LGUEST_GET_REGS, &get));
-	expect_regs_eq(_metadata, &self->regs, &get);
 }
 
 TEST_F(lg_guest, set_regs_bad_cr3)

@@ -18,10 +18,14 @@
  * See include/lguest_util.h for how the guest code in this file runs.
  * All tests are skipped when /dev/lguest does not exist.
  */
+#define _GNU_SOURCE
 #include <errno.h>
+#include <sched.h>
+#include <signal.h>
 #include <stdint.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/ioctl.h>
 #include <sys/syscall.h>
 #include <asm/ldt.h>
 
@@ -243,6 +247,14 @@ static GUEST_CODE void probe_sysenter(void)
 		     : [sesp] "+m" (saved_esp), [rip] "+m" (resume_ip)
 		     :
 		     : "eax", "ecx", "edx", "memory");
+}
+
+static GUEST_CODE void probe_syscall(void)
+{
+	asm volatile(PROBE_BEGIN "syscall\n" PROBE_END
+		     : [sesp] "+m" (saved_esp), [rip] "+m" (resume_ip)
+		     :
+		     : "eax", "ecx", "edx", "r11", "memory");
 }
 
 /* lsl: the byte limit of @sel, or LG_BAD_ADDR if lsl refuses. */
@@ -504,6 +516,7 @@ enum {
 	KILL_NEW_PGTABLE,
 	KILL_INIT_TWICE,
 	KILL_INIT_BEYOND,
+	KILL_INIT_ZERO,
 	KILL_LOAD_TLS,
 	KILL_STACK_SS,
 	KILL_SHUTDOWN_TYPE,
@@ -541,7 +554,7 @@ static GUEST_CODE void guest_kill(void)
 	uint32_t base = 0, *pgd = (uint32_t *)(uintptr_t)lg_guest_info.pgdir;
 	uint32_t mem = lg_guest_info.mem_size;
 
-	if (action != KILL_INIT_BEYOND) {
+	if (action != KILL_INIT_BEYOND && action != KILL_INIT_ZERO) {
 		lgd = guest_lguest_init();
 		base = guest_switcher_base();
 	}
@@ -620,6 +633,9 @@ static GUEST_CODE void guest_kill(void)
 		break;
 	case KILL_INIT_BEYOND:
 		lg_hcall(LHCALL_LGUEST_INIT, mem - 8, 0, 0, 0);
+		break;
+	case KILL_INIT_ZERO:
+		lg_hcall(LHCALL_LGUEST_INIT, 0, 0, 0, 0);
 		break;
 	case KILL_LOAD_TLS:
 		/* Three descriptors, 24 bytes, from @arg (0: the last 8). */
@@ -834,6 +850,11 @@ FIXTURE_VARIANT_ADD(kill, lguest_init_twice) {
 /* struct lguest_data would end past guest memory. */
 FIXTURE_VARIANT_ADD(kill, lguest_init_beyond) {
 	.action = KILL_INIT_BEYOND, .reason = "bad lguest_data address",
+};
+
+/* 0 means "not registered": registering there could be done twice. */
+FIXTURE_VARIANT_ADD(kill, lguest_init_at_zero) {
+	.action = KILL_INIT_ZERO, .reason = "bad lguest_data address 0",
 };
 
 FIXTURE_VARIANT_ADD(kill, load_tls_beyond) {
@@ -1341,10 +1362,12 @@ TEST_F(ldt, works)
 }
 
 /*
- * SYSENTER, from CPL 1 and CPL 3.  While a guest runs the host zeroes
- * MSR_IA32_SYSENTER_CS, so the CPU raises #GP(0) instead of entering
- * ring 0 with the guest's page tables (#UD if the CPU has no SEP).  Either
- * way the fault is the guest's; it must not reach the host kernel.
+ * SYSENTER and SYSCALL, from CPL 1 and CPL 3.  While a guest runs the host
+ * zeroes MSR_IA32_SYSENTER_CS, so the CPU raises #GP(0) instead of
+ * entering ring 0 with the guest's page tables (#UD if the CPU has no
+ * SEP), and clears EFER.SCE, so SYSCALL (which AMD CPUs have in 32-bit
+ * mode) raises #UD.  Either way the fault is the guest's; it must not
+ * reach the host kernel.
  */
 static GUEST_CODE void guest_sysenter(void)
 {
@@ -1354,6 +1377,8 @@ static GUEST_CODE void guest_sysenter(void)
 		guest_set_idt(6, user_trap, 0);
 		guest_set_idt(13, user_trap, 0);
 		guest_enter_user(USER_CODE, USER_STACK + LG_PAGE_SIZE);
+	} else if (arg) {
+		probe_syscall();
 	} else {
 		probe_sysenter();
 	}
@@ -1368,6 +1393,7 @@ FIXTURE(sysenter) {
 
 FIXTURE_VARIANT(sysenter) {
 	uint32_t cpl;
+	bool syscall;
 };
 
 FIXTURE_VARIANT_ADD(sysenter, cpl1) {
@@ -1378,17 +1404,29 @@ FIXTURE_VARIANT_ADD(sysenter, cpl3) {
 	.cpl = 3,
 };
 
+FIXTURE_VARIANT_ADD(sysenter, syscall_cpl1) {
+	.cpl = 1, .syscall = true,
+};
+
+FIXTURE_VARIANT_ADD(sysenter, syscall_cpl3) {
+	.cpl = 3, .syscall = true,
+};
+
 FIXTURE_SETUP(sysenter)
 {
-	/* sysenter; ud2 (never reached) */
-	static const uint8_t code[] = { 0x0f, 0x34, 0x0f, 0x0b };
+	/* sysenter (or syscall); ud2 (never reached) */
+	uint8_t code[] = { 0x0f, 0x34, 0x0f, 0x0b };
 
 	if (!lg_dev_present())
 		SKIP(return, LG_NO_DEV_MSG);
+	if (variant->syscall)
+		code[1] = 0x05;
 	self->vm = lg_vm_create(0, guest_sysenter);
 	map_user(self->vm, code, sizeof(code));
 	action = variant->cpl;
+	arg = variant->syscall;
 	lg_sync_global_to_guest(self->vm, action);
+	lg_sync_global_to_guest(self->vm, arg);
 }
 
 FIXTURE_TEARDOWN(sysenter)
@@ -1405,7 +1443,10 @@ TEST_F(sysenter, faults_in_guest)
 	ASSERT_EQ(1, vm->uc.args[0]);
 	vector = vm->uc.args[1];
 	TH_LOG("vector %u, error code %#x", vector, vm->uc.args[2]);
-	EXPECT_TRUE(vector == 13 || vector == 6);
+	if (variant->syscall)
+		EXPECT_EQ(6, vector);
+	else
+		EXPECT_TRUE(vector == 13 || vector == 6);
 	EXPECT_EQ(0, vm->uc.args[2]);
 	EXPECT_EQ(variant->cpl == 3 ? LG_USER_CS : LG_KERNEL_CS, vm->uc.args[3]);
 	ASSERT_UCALL(vm, UCALL_SYNC);
@@ -1926,6 +1967,108 @@ TEST(bad_stack_segment_on_entry)
 		TH_LOG("reason: %s", vm->run.dead.reason);
 	}
 	lg_vm_free(vm);
+	lg_assert_host_ok(_metadata);
+}
+
+/*
+ * A guest can give itself ring 2 (a DPL 2 code segment of its own, and an
+ * iret): wherever it is stopped, what LGUEST_GET_REGS reports must pass
+ * LGUEST_SET_REGS, so a launcher can save and restore it.  This guest
+ * spins at CPL 2 until a signal stops LGUEST_RUN.
+ */
+#define DESC_CODE_DPL2	0x00cfda00u
+#define DESC_DATA_DPL2	0x00cfd200u
+#define CPL2_CS		((GDT_TEST << 3) | 2)
+#define CPL2_SS		((GDT_TEST2 << 3) | 2)
+
+static GUEST_CODE void guest_spin_at_cpl2(void)
+{
+	guest_load_gdt(GDT_TEST, DESC_LO_FLAT, DESC_CODE_DPL2);
+	guest_load_gdt(GDT_TEST2, DESC_LO_FLAT, DESC_DATA_DPL2);
+	asm volatile("pushl %[ss]\n\t"
+		     "pushl %%esp\n\t"
+		     "pushfl\n\t"
+		     "pushl %[cs]\n\t"
+		     "pushl $1f\n\t"
+		     "iret\n"
+		     "1:\tjmp 1b"
+		     : : [ss] "i" (CPL2_SS), [cs] "i" (CPL2_CS) : "memory");
+}
+
+static void on_alarm(int sig)
+{
+}
+
+TEST(stopped_at_cpl2_regs_round_trip)
+{
+	struct sigaction sa = { .sa_handler = on_alarm };
+	struct lguest_regs regs;
+	struct lg_vm *vm;
+
+	if (!lg_dev_present())
+		SKIP(return, LG_NO_DEV_MSG);
+	ASSERT_EQ(0, sigaction(SIGALRM, &sa, NULL));	/* no SA_RESTART */
+	vm = lg_vm_create(0, guest_spin_at_cpl2);
+	alarm(1);
+	ASSERT_EQ(-EINTR, lg_vcpu_run(vm));
+	EXPECT_EQ(LGUEST_EXIT_INTR, vm->run.exit_reason);
+	lg_get_regs(vm, &regs);
+	EXPECT_EQ(CPL2_CS, regs.cs);
+	EXPECT_EQ(CPL2_SS, regs.ss);
+	EXPECT_EQ(0, ioctl(vm->fd, LGUEST_SET_REGS, &regs)) {
+		TH_LOG("LGUEST_SET_REGS: %s", strerror(errno));
+	}
+	lg_vm_free(vm);
+	lg_assert_host_ok(_metadata);
+}
+
+/*
+ * The register page of a CPU's switcher is the guest's to write while it
+ * runs, beyond its trap frame too.  One guest fills the start of it with
+ * a pattern; the next guest on that CPU must find none of it.
+ */
+#define SPARE_WORDS	256
+
+static GUEST_CODE void guest_register_page(void)
+{
+	uint32_t *page, i, seen = 0;
+
+	lgd = guest_lguest_init();
+	page = (uint32_t *)(uintptr_t)(guest_switcher_base() +
+				       LG_PAGE_SIZE * (1 + 2 * arg));
+	for (i = 0; i < SPARE_WORDS; i++) {
+		if (page[i] == 0x5a5a5a5a)
+			seen++;
+		page[i] = 0x5a5a5a5a;
+	}
+	GUEST_SYNC(seen);
+	GUEST_DONE();
+}
+
+TEST(register_page_not_shared_between_guests)
+{
+	struct lg_vm *first, *second;
+	cpu_set_t set;
+	int cpu;
+
+	if (!lg_dev_present())
+		SKIP(return, LG_NO_DEV_MSG);
+	cpu = sched_getcpu();
+	ASSERT_LE(0, cpu);
+	CPU_ZERO(&set);
+	CPU_SET(cpu, &set);
+	ASSERT_EQ(0, sched_setaffinity(0, sizeof(set), &set));
+	arg = cpu;
+	first = lg_vm_create(0, guest_register_page);
+	second = lg_vm_create(0, guest_register_page);
+	ASSERT_UCALL(first, UCALL_SYNC);
+	EXPECT_EQ(0, first->uc.args[0]);
+	ASSERT_UCALL(second, UCALL_SYNC);
+	EXPECT_EQ(0, second->uc.args[0]);
+	ASSERT_UCALL(first, UCALL_DONE);
+	ASSERT_UCALL(second, UCALL_DONE);
+	lg_vm_free(first);
+	lg_vm_free(second);
 	lg_assert_host_ok(_metadata);
 }
 

@@ -210,6 +210,8 @@ int __init lguest_arch_host_init(void)
 		     LGUEST_PAGES_guest_dr);
 	BUILD_BUG_ON(PAGE_SIZE + offsetof(struct lguest_ro_state, guest_dr7) !=
 		     LGUEST_PAGES_guest_dr7);
+	BUILD_BUG_ON(PAGE_SIZE + offsetof(struct lguest_ro_state, host_traps) !=
+		     LGUEST_PAGES_host_traps);
 	BUILD_BUG_ON(sizeof(struct lguest_pages) != 2 * PAGE_SIZE);
 	BUILD_BUG_ON(SWITCHER_LDT_PAGES != LG_LDT_PAGES);
 
@@ -458,22 +460,70 @@ static bool lg_is_host_vector(unsigned int vector)
 }
 
 /*
- * One trip into the guest.  Called with preemption off: the switcher pages
- * are this CPU's.  SYSENTER would take guest user space straight to ring 0
- * with the guest's page tables, so it is disabled for the duration; the
- * FPU holds the guest's state only while the guest runs.
+ * Host state the guest must not run with, saved by lg_host_state_off() and
+ * put back by lg_host_state_on().
+ */
+struct lg_host_msrs {
+	u64 sysenter_cs;
+	u64 efer;
+	u64 pebs_enable;
+	unsigned long debugctl;
+};
+
+/*
+ * SYSENTER would take guest user space straight to ring 0 with the
+ * guest's page tables, and so would SYSCALL on CPUs that have it in
+ * 32-bit mode (AMD's, with EFER.SCE): both are turned off, whether or not
+ * CPUID admits to them (a hypervisor below us may hide the bit and not
+ * the instruction).  PEBS and branch trace store write their records
+ * through the host's linear addresses, which mean guest memory (or
+ * nothing) while the guest's page tables are loaded; DEBUGCTL also holds
+ * branch single-stepping (BTF) and LBR recording, the host's business.
+ */
+static void lg_host_state_off(struct lg_host_msrs *h)
+{
+	if (rdmsrl_safe(MSR_IA32_SYSENTER_CS, &h->sysenter_cs))
+		h->sysenter_cs = 0;
+	if (h->sysenter_cs)
+		wrmsrl(MSR_IA32_SYSENTER_CS, 0);
+	if (rdmsrl_safe(MSR_EFER, &h->efer))
+		h->efer = 0;
+	if (h->efer & EFER_SCE)
+		wrmsrl(MSR_EFER, h->efer & ~EFER_SCE);
+	h->pebs_enable = 0;
+	if (boot_cpu_has(X86_FEATURE_DS) &&
+	    !rdmsrl_safe(MSR_IA32_PEBS_ENABLE, &h->pebs_enable) &&
+	    h->pebs_enable)
+		wrmsrl(MSR_IA32_PEBS_ENABLE, 0);
+	h->debugctl = get_debugctlmsr();
+	if (h->debugctl)
+		update_debugctlmsr(0);
+}
+
+static void lg_host_state_on(const struct lg_host_msrs *h)
+{
+	if (h->debugctl)
+		update_debugctlmsr(h->debugctl);
+	if (h->pebs_enable)
+		wrmsrl(MSR_IA32_PEBS_ENABLE, h->pebs_enable);
+	if (h->efer & EFER_SCE)
+		wrmsrl(MSR_EFER, h->efer);
+	if (h->sysenter_cs)
+		wrmsrl(MSR_IA32_SYSENTER_CS, h->sysenter_cs);
+}
+
+/*
+ * One trip into the guest.  Called with interrupts off: the switcher pages
+ * are this CPU's.  The FPU holds the guest's state only while the guest
+ * runs.
  */
 static void lg_switch(struct lguest *lg, struct lguest_pages *pages,
 		      unsigned long cr3)
 {
-	bool sep = boot_cpu_has(X86_FEATURE_SEP);
 	unsigned long clobber1, clobber2;
-	u64 sysenter_cs = 0;
+	struct lg_host_msrs host;
 
-	if (sep) {
-		rdmsrl(MSR_IA32_SYSENTER_CS, sysenter_cs);
-		wrmsrl(MSR_IA32_SYSENTER_CS, 0);
-	}
+	lg_host_state_off(&host);
 	kernel_fpu_begin();
 	asm volatile("fxrstor %0" : : "m" (lg->fpu));
 	asm volatile("pushfl; lcall *%[entry]"
@@ -482,8 +532,25 @@ static void lg_switch(struct lguest *lg, struct lguest_pages *pages,
 		     : "memory", "cc", "ecx", "edx", "esi", "edi");
 	asm volatile("fxsave %0" : "=m" (lg->fpu));
 	kernel_fpu_end();
-	if (sep)
-		wrmsrl(MSR_IA32_SYSENTER_CS, sysenter_cs);
+	lg_host_state_on(&host);
+}
+
+/*
+ * NMIs and machine checks that came while the switcher ran (it noted them
+ * in the state page, see defer_to_host in switcher_32.S): the host's
+ * handlers get them now, as if they had just arrived.
+ */
+static void lg_do_deferred_host_traps(struct lguest_pages *pages)
+{
+	u32 traps = pages->state.host_traps;
+
+	if (!traps)
+		return;
+	pages->state.host_traps = 0;
+	if (traps & BIT(X86_TRAP_NMI))
+		lg_do_host_irq(X86_TRAP_NMI);
+	if (traps & BIT(X86_TRAP_MC))
+		lg_do_host_irq(X86_TRAP_MC);
 }
 
 /*
@@ -543,11 +610,29 @@ void lguest_arch_set_debugreg(struct lguest *lg, u32 regno, u32 value)
 }
 
 /*
+ * The register page is the guest's to write while it runs, all of it: the
+ * bytes below its trap frame must not carry anything from one guest to the
+ * next one this CPU runs.
+ */
+static DEFINE_PER_CPU(u64, lg_last_guest);
+
+static void lg_clear_register_page(struct lguest *lg,
+				   struct lguest_pages *pages)
+{
+	if (__this_cpu_read(lg_last_guest) == lg->id)
+		return;
+	memset(pages->spare, 0, sizeof(pages->spare));
+	__this_cpu_write(lg_last_guest, lg->id);
+}
+
+/*
  * Run the guest until it traps.  On return lg->regs holds its registers,
  * trap number and error code (and cr2 for a page fault), and any host
- * interrupt that stopped it has been handled.
+ * interrupt that stopped it has been handled.  Returns false, without
+ * running the guest, if an interrupt was raised since the run loop last
+ * delivered one: the loop goes round again to deliver it.
  */
-void lguest_arch_run_guest(struct lguest *lg)
+bool lguest_arch_run_guest(struct lguest *lg)
 {
 	struct lguest_pages *pages;
 	unsigned int cpu;
@@ -555,6 +640,7 @@ void lguest_arch_run_guest(struct lguest *lg)
 
 	cpu = get_cpu();
 	pages = lg_cpu_pages(cpu);
+	lg_clear_register_page(lg, pages);
 	lg_setup_gdt(lg, &pages->state);
 	lg_map_ldt(lg, cpu);
 	lg_setup_idt(lg, &pages->state);
@@ -566,6 +652,16 @@ void lguest_arch_run_guest(struct lguest *lg)
 	pages->state.guest_dr7 = lg->dr7;
 
 	local_irq_disable();
+	/*
+	 * lguest_raise_irq() sets irq_raised, then kicks us if we run: with
+	 * interrupts off, its IPI would wait and stop the guest at once, but
+	 * an interrupt raised before that is only seen here.
+	 */
+	if (READ_ONCE(lg->irq_raised)) {
+		local_irq_enable();
+		put_cpu();
+		return false;
+	}
 	/* The host's own breakpoints must not fire in the guest. */
 	if (hw_breakpoint_active())
 		set_debugreg(0, 7);
@@ -580,10 +676,12 @@ void lguest_arch_run_guest(struct lguest *lg)
 		hw_breakpoint_restore();
 	if (lg_is_host_vector(trap))
 		lg_do_host_irq(trap);
+	lg_do_deferred_host_traps(pages);
 	local_irq_enable();
 
 	lg_frame_to_regs(&pages->regs, &lg->regs);
 	put_cpu();
+	return true;
 }
 
 /*

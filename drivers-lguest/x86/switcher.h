@@ -48,6 +48,7 @@
 #define LGUEST_PAGES_guest_ldt		(PAGE_SIZE + 48)
 #define LGUEST_PAGES_guest_dr		(PAGE_SIZE + 52)
 #define LGUEST_PAGES_guest_dr7		(PAGE_SIZE + 68)
+#define LGUEST_PAGES_host_traps		(PAGE_SIZE + 72)
 
 /* Offsets of trapnum and errcode in struct lg_frame. */
 #define LG_FRAME_trapnum	(11 * 4)
@@ -104,6 +105,11 @@ struct lguest_ro_state {
 	u32 guest_ldt;			/* LDT selector, or 0 */
 	u32 guest_dr[4];		/* breakpoint addresses */
 	u32 guest_dr7;			/* 0: none */
+	/*
+	 * NMIs and machine checks that arrived inside the switcher, as
+	 * 1 << vector: the host's, handed to its handlers on the way back.
+	 */
+	u32 host_traps;
 	struct x86_hw_tss guest_tss;
 	struct desc_struct guest_gdt[GDT_ENTRIES];
 	gate_desc guest_idt[IDT_ENTRIES];

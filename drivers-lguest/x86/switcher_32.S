@@ -8,7 +8,9 @@
  * keeps running while the page tables change under it.  It must therefore
  * be position independent: it only jumps within itself, and finds its data
  * (struct lguest_pages, this CPU's two pages) from %eax on the way in and
- * from the stack pointer on the way out.
+ * from the stack pointer on the way out.  A trap inside the switcher itself
+ * (an NMI, say) cannot trust either, and finds them from the IDT register:
+ * whenever one of our stubs runs, the IDT is ours, in this CPU's pages.
  *
  * The host enters with "pushf; lcall *lguest_entry", which leaves an iret
  * frame on the host stack, with interrupts off, %eax pointing at this CPU's
@@ -47,8 +49,9 @@ SYM_INNER_LABEL(switch_to_guest, SYM_L_GLOBAL)
 
 	/*
 	 * Load the guest's IDT, then its GDT, while still on the host stack:
-	 * from here on an NMI lands in our stub, which simply returns to us.
-	 * (Its LGUEST_CS is in the host's GDT too, for the moment between.)
+	 * from here on an NMI lands in our stub, which notes it for the host
+	 * and returns to us (see trap_in_switcher).  Its LGUEST_CS is in the
+	 * host's GDT too, for the moment between.
 	 */
 	lidt	LGUEST_PAGES_guest_idt_desc(%eax)
 	lgdt	LGUEST_PAGES_guest_gdt_desc(%eax)
@@ -129,9 +132,8 @@ SYM_INNER_LABEL(switch_to_guest, SYM_L_GLOBAL)
  */
 SYM_INNER_LABEL(switch_to_host, SYM_L_LOCAL)
 	/*
-	 * A trap with ring 0 in the saved %cs was taken inside the switcher.
-	 * An NMI there is simply ignored; anything else (a guest segment
-	 * that would not load, say) ends the guest.
+	 * A trap with ring 0 in the saved %cs was taken inside the switcher:
+	 * see trap_in_switcher below.
 	 */
 	testb	$3, 12(%esp)
 	jz	trap_in_switcher
@@ -185,30 +187,83 @@ back_to_host:
 	popl	%ss
 	iret
 
+/*
+ * This CPU's struct lguest_pages, into \reg, from the IDT register: only
+ * %ss and the stack are used (the data segments may be the guest's).
+ */
+.macro PAGES_FROM_IDT reg
+	subl	$8, %esp
+	sidt	2(%esp)
+	movl	4(%esp), \reg
+	addl	$8, %esp
+	andl	$PAGE_MASK, \reg
+	subl	$PAGE_SIZE, \reg
+.endm
+
+/*
+ * A trap inside the switcher: the frame is vector, error code, %eip, %cs
+ * (LGUEST_CS), %eflags, on whatever stack we were on (the host's, or the
+ * register page).  The guest's IDT is loaded, but perhaps still the host's
+ * GDT and page tables, or already the guest's.
+ */
 trap_in_switcher:
-	cmpl	$2, (%esp)
-	je	ignore_nmi
+	cmpl	$X86_TRAP_NMI, (%esp)
+	je	defer_to_host
+	cmpl	$X86_TRAP_MC, (%esp)
+	je	defer_to_host
+	cmpl	$X86_TRAP_DB, (%esp)
+	je	resume_switch
 	cmpl	$X86_TRAP_NP, (%esp)
 	je	stale_segment
 	cmpl	$X86_TRAP_GP, (%esp)
 	je	stale_segment
 fail_entry:
 	/*
-	 * We faulted on the way into the guest, after the stack moved to
-	 * the register page (nothing before that can fault).  The guest's
-	 * registers there are lost: record why and where, and leave.
+	 * We faulted on the way into the guest.  The guest's registers on
+	 * the register page are lost: record why and where, and leave.
 	 */
 	movl	(%esp), %edx
 	orl	$LGUEST_TRAP_IN_SWITCHER, %edx
 	movl	8(%esp), %ecx
-	movl	%esp, %eax
-	andl	$PAGE_MASK, %eax
+	PAGES_FROM_IDT %eax
 	leal	LGUEST_PAGES_regs(%eax), %esp
-	movl	%edx, LG_FRAME_trapnum(%esp)
-	movl	%ecx, LG_FRAME_errcode(%esp)
+	movl	%edx, %ss:LG_FRAME_trapnum(%esp)
+	movl	%ecx, %ss:LG_FRAME_errcode(%esp)
 	jmp	back_to_host
 
-ignore_nmi:
+/*
+ * An NMI or a machine check is the host's, but its handlers cannot run
+ * here, halfway between two worlds.  Note it in this CPU's state page, for
+ * lguest_arch_run_guest() to hand to them once we are back (at the latest
+ * at the next host interrupt that stops the guest), and carry on.  The
+ * state page is read-only where the guest's page tables map it, and ring 1
+ * is "supervisor" too: that is what keeps the guest from forging the note.
+ * So the one write is made with CR0.WP off, which only ring 0 can do.
+ */
+defer_to_host:
+	pushl	%eax
+	pushl	%ecx
+	pushl	%edx
+	PAGES_FROM_IDT %eax
+	movl	12(%esp), %ecx			/* the vector */
+	movl	%cr0, %edx
+	andl	$~X86_CR0_WP, %edx
+	movl	%edx, %cr0
+	btsl	%ecx, %ss:LGUEST_PAGES_host_traps(%eax)
+	orl	$X86_CR0_WP, %edx
+	movl	%edx, %cr0
+	popl	%edx
+	popl	%ecx
+	popl	%eax
+	/* Fall through. */
+
+/*
+ * Or just carry on: a debug trap here can only be one of the guest's own
+ * breakpoints, delayed by a "mov ss" to the first instruction of a stub
+ * (the host's breakpoints are off while a guest runs).  The guest sees
+ * no more of it than a native kernel shows its user space.
+ */
+resume_switch:
 	addl	$8, %esp		/* vector and error code */
 	iret
 
