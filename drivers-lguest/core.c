@@ -248,10 +248,27 @@ int lguest_run(struct lguest *lg, struct lguest_run *run)
 	return ret;
 }
 
+/*
+ * The switcher needs ring 0.  A kernel that runs in another ring is itself
+ * a paravirtualized guest (of lguest, say): it cannot host guests, and
+ * must not try (lguest does not nest).
+ */
+static bool lg_in_ring0(void)
+{
+	u16 cs;
+
+	asm("mov %%cs, %0" : "=rm" (cs));
+	return (cs & SEGMENT_RPL_MASK) == 0;
+}
+
 static int __init lg_module_init(void)
 {
 	int err;
 
+	if (!lg_in_ring0()) {
+		pr_err("lguest: this kernel does not run in ring 0: no guests\n");
+		return -ENODEV;
+	}
 	err = lguest_arch_host_init();
 	if (err)
 		return err;

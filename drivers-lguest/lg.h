@@ -94,6 +94,9 @@ enum lg_exit {
  * @lguest_data: guest-physical address of the guest's struct lguest_data,
  *		0 until LHCALL_LGUEST_INIT
  * @async_next:	next slot of the asynchronous hypercall ring to look at
+ * @frames:	the frame table: for each page of guest memory, the page
+ *		pinned for it, or NULL before a shadow entry first maps it
+ * @locked_mm:	the address space charged for guest memory (RLIMIT_MEMLOCK)
  * @pgdirs:	the shadow page directories
  * @cur_pgdir:	index in @pgdirs of the one for the guest's cr3
  * @evict_next:	which shadow to reuse next when the guest has more cr3s
@@ -140,6 +143,8 @@ struct lguest {
 
 	u32 lguest_data;
 	unsigned int async_next;
+	struct page **frames;
+	struct mm_struct *locked_mm;
 	struct lg_pgdir pgdirs[LG_NR_PGDIRS];
 	unsigned int cur_pgdir;
 	unsigned int evict_next;

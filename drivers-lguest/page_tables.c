@@ -17,12 +17,23 @@
  * drop the shadow entries concerned.  Accessed and dirty bits are kept in
  * the guest's entries by mapping pages read-only until the first write.
  *
+ * Each page of guest memory is pinned once, the first time a shadow entry
+ * maps it, and stays pinned until the guest goes: shadow entries refer to
+ * the frame table, they take no reference of their own, so a guest that
+ * maps one page at every address it has pins it still once.  All of guest
+ * memory may end up pinned, so all of it is charged to the launcher's
+ * locked memory (RLIMIT_MEMLOCK) when the guest is created.
+ *
  * The top page-directory slot holds the switcher: a guest can never map
  * anything there.
  */
 #include <linux/gfp.h>
 #include <linux/mm.h>
+#include <linux/nospec.h>
 #include <linux/pgtable.h>
+#include <linux/sched.h>
+#include <linux/sched/mm.h>
+#include <linux/slab.h>
 #include <asm/trap_pf.h>
 
 #include "lg.h"
@@ -42,29 +53,78 @@ static u32 pte_index_of(u32 vaddr)
 	return (vaddr >> PAGE_SHIFT) & (GUEST_PTES - 1);
 }
 
-/* Let go of the page of guest memory a shadow entry pinned. */
-static void release_pte(pte_t pte)
+static unsigned long guest_frames(struct lguest *lg)
 {
-	struct page *page;
-
-	if (!(pte_flags(pte) & _PAGE_PRESENT))
-		return;
-	page = pte_page(pte);
-	unpin_user_pages_dirty_lock(&page, 1, pte_flags(pte) & _PAGE_DIRTY);
+	return lg->mem_size >> PAGE_SHIFT;
 }
 
+/*
+ * The frame table, and the charge for all of guest memory.  Without
+ * CAP_IPC_LOCK, a launcher whose RLIMIT_MEMLOCK is too small for its guest
+ * gets -ENOMEM from LGUEST_INIT.
+ */
+static int init_frames(struct lguest *lg)
+{
+	int err;
+
+	err = account_locked_vm(current->mm, guest_frames(lg), true);
+	if (err)
+		return err;
+	lg->locked_mm = current->mm;
+	lg->frames = kvcalloc(guest_frames(lg), sizeof(*lg->frames),
+			      GFP_KERNEL_ACCOUNT);
+	return lg->frames ? 0 : -ENOMEM;
+}
+
+/* The guest is gone: unpin everything, a page at a time, and uncharge. */
+static void free_frames(struct lguest *lg)
+{
+	unsigned long i;
+
+	for (i = 0; lg->frames && i < guest_frames(lg); i++) {
+		if (lg->frames[i])
+			unpin_user_pages_dirty_lock(&lg->frames[i], 1, true);
+		if (!(i % 1024))
+			cond_resched();
+	}
+	kvfree(lg->frames);
+	lg->frames = NULL;
+	if (lg->locked_mm)
+		account_locked_vm(lg->locked_mm, guest_frames(lg), false);
+	lg->locked_mm = NULL;
+}
+
+/* The page of guest memory at this guest-physical frame, pinned. */
+static struct page *pin_guest_page(struct lguest *lg, u32 gpfn)
+{
+	unsigned long uaddr = (unsigned long)lg->mem_base +
+			      ((unsigned long)gpfn << PAGE_SHIFT);
+	struct page *page;
+
+	if (lg->frames[gpfn])
+		return lg->frames[gpfn];
+	if (pin_user_pages_fast(uaddr, 1, FOLL_WRITE | FOLL_LONGTERM,
+				&page) != 1) {
+		kill_guest(lg, "guest memory at %#lx is gone",
+			   (unsigned long)gpfn << PAGE_SHIFT);
+		return NULL;
+	}
+	lg->frames[gpfn] = page;
+	return page;
+}
+
+/*
+ * Forget a shadow page table: its entries hold no references (the frame
+ * table does), so this is only memory, but there may be a thousand of
+ * them in a directory, and the guest says when: let others run.
+ */
 static void release_pgd(pgd_t *spgd)
 {
-	pte_t *ptes;
-	unsigned int i;
-
 	if (!(pgd_flags(*spgd) & _PAGE_PRESENT))
 		return;
-	ptes = __va(pgd_val(*spgd) & PAGE_MASK);
-	for (i = 0; i < GUEST_PTES; i++)
-		release_pte(ptes[i]);
-	free_page((unsigned long)ptes);
+	free_page((unsigned long)__va(pgd_val(*spgd) & PAGE_MASK));
 	*spgd = __pgd(0);
+	cond_resched();
 }
 
 static void flush_pgdir_range(pgd_t *pgdir, unsigned int end)
@@ -89,7 +149,11 @@ static void flush_pgdir_user(struct lguest *lg, pgd_t *pgdir)
 int lguest_init_pagetables(struct lguest *lg)
 {
 	unsigned int i;
+	int err;
 
+	err = init_frames(lg);
+	if (err)
+		return err;
 	for (i = 0; i < LG_NR_PGDIRS; i++) {
 		lg->pgdirs[i].pgdir = (pgd_t *)get_zeroed_page(GFP_KERNEL_ACCOUNT);
 		if (!lg->pgdirs[i].pgdir)
@@ -112,6 +176,7 @@ void lguest_free_pagetables(struct lguest *lg)
 		free_page((unsigned long)lg->pgdirs[i].pgdir);
 		lg->pgdirs[i].pgdir = NULL;
 	}
+	free_frames(lg);
 }
 
 static bool gpgdir_valid(struct lguest *lg, u32 gpgdir)
@@ -243,22 +308,6 @@ static pte_t *shadow_pte(struct lguest *lg, u32 vaddr)
 	return &ptes[pte_index_of(vaddr)];
 }
 
-/* Pin the page of guest memory at this guest-physical frame. */
-static struct page *pin_guest_page(struct lguest *lg, u32 gpfn)
-{
-	unsigned long uaddr = (unsigned long)lg->mem_base +
-			      ((unsigned long)gpfn << PAGE_SHIFT);
-	struct page *page;
-
-	if (pin_user_pages_fast(uaddr, 1, FOLL_WRITE | FOLL_LONGTERM,
-				&page) != 1) {
-		kill_guest(lg, "guest memory at %#lx is gone",
-			   (unsigned long)gpfn << PAGE_SHIFT);
-		return NULL;
-	}
-	return page;
-}
-
 /*
  * The shadow of a guest entry.  It is writable only once the guest entry is
  * dirty, so the first write faults and lets us set the dirty bit.
@@ -311,10 +360,9 @@ bool lguest_demand_page(struct lguest *lg, u32 vaddr, u32 *errcode)
 	spte = shadow_pte(lg, vaddr);
 	if (!spte)
 		return false;
-	page = pin_guest_page(lg, gpfn);
+	page = pin_guest_page(lg, array_index_nospec(gpfn, guest_frames(lg)));
 	if (!page)
 		return false;
-	release_pte(*spte);
 	*spte = make_shadow(page, gpgd, gpte);
 	return true;
 }
@@ -375,7 +423,6 @@ void lguest_set_pte(struct lguest *lg, u32 gpgdir, u32 vaddr, u32 pte)
 		if (!(pgd_flags(*spgd) & _PAGE_PRESENT))
 			continue;
 		ptes = __va(pgd_val(*spgd) & PAGE_MASK);
-		release_pte(ptes[pte_index_of(vaddr)]);
 		ptes[pte_index_of(vaddr)] = __pte(0);
 	}
 	lguest_map_stack(lg);

@@ -30,6 +30,7 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <math.h>
 #include <poll.h>
@@ -670,6 +671,34 @@ static bool check_ports(char *msg)
 	return true;
 }
 
+/*
+ * lguest does not nest: the host module, which the rig puts in the guest's
+ * initramfs as /lib/lg.ko, refuses to load in a guest, and there is no
+ * /dev/lguest.
+ */
+#define LG_MODULE_PATH	"/lib/lg.ko"
+
+static bool check_no_nested_host(char *msg)
+{
+	int fd, ret, err;
+
+	fd = open(LG_MODULE_PATH, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return fail(msg, "%s: %s", LG_MODULE_PATH, strerror(errno));
+	ret = syscall(__NR_finit_module, fd, "", 0);
+	err = errno;
+	close(fd);
+	if (!ret)
+		return fail(msg, "lg.ko loaded in a guest");
+	if (err != ENODEV)
+		return fail(msg, "loading lg.ko: %s, expected ENODEV",
+			    strerror(err));
+	if (!access("/dev/lguest", F_OK))
+		return fail(msg, "/dev/lguest exists in a guest");
+	snprintf(msg, MSG_LEN, "lg.ko refuses to load: %s", strerror(err));
+	return true;
+}
+
 static pthread_mutex_t count_lock = PTHREAD_MUTEX_INITIALIZER;
 static long thread_count;
 static __thread long tls_value;
@@ -893,6 +922,7 @@ static const struct {
 	{ "procs",	check_procs },
 	{ "ldt",	check_ldt },
 	{ "ports",	check_ports },
+	{ "no_nested_host", check_no_nested_host },
 };
 
 static int run_boot_checks(void)

@@ -906,6 +906,7 @@ FIXTURE_TEARDOWN(guest)
 static const char * const boot_checks[] = {
 	"uname", "paravirt", "memtotal", "kernel_log", "fork", "exec", "pipe",
 	"signals", "threads", "fpu", "procs", "ldt", "ports",
+	"no_nested_host",
 };
 
 /*
