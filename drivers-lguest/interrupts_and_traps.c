@@ -15,6 +15,7 @@
  * trap it has no handler for ends the guest.
  */
 #include <linux/ktime.h>
+#include <linux/nospec.h>
 #include <linux/rcupdate.h>
 #include <linux/sched.h>
 #include <asm/desc.h>
@@ -155,6 +156,7 @@ void lguest_load_idt_entry(struct lguest *lg, u32 vector, u32 lo, u32 hi)
 		kill_guest(lg, "bad IDT vector %u", vector);
 		return;
 	}
+	vector = array_index_nospec(vector, IDT_ENTRIES);
 	memcpy(&gate, &lo, 4);
 	memcpy((u8 *)&gate + 4, &hi, 4);
 	if (!gate.bits.p) {

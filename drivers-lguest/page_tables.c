@@ -437,6 +437,7 @@ void lguest_set_pgd(struct lguest *lg, u32 gpgdir, u32 index)
 		kill_guest(lg, "attempt to set pgd %u, the switcher's", index);
 		return;
 	}
+	index = array_index_nospec(index, SWITCHER_PGD_INDEX);
 	for (i = 0; i < LG_NR_PGDIRS; i++)
 		if (lg->pgdirs[i].gpgdir == gpgdir)
 			release_pgd(&lg->pgdirs[i].pgdir[index]);

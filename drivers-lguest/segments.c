@@ -14,6 +14,7 @@
  */
 #include <linux/gfp.h>
 #include <linux/mm.h>
+#include <linux/nospec.h>
 
 #include "lg.h"
 #include "x86/switcher.h"
@@ -73,6 +74,7 @@ static void set_entry(struct lguest *lg, u32 index, u32 lo, u32 hi)
 		kill_guest(lg, "bad GDT index %u", index);
 		return;
 	}
+	index = array_index_nospec(index, GDT_ENTRIES);
 	if (switcher_entry(index))
 		return;
 	memcpy(&d, &lo, 4);

@@ -6,12 +6,14 @@
  * guest with it: the module's reference count drops back and a fresh
  * guest runs.  Several guests in separate processes run at once, each
  * making many hypercall round trips, and all of them get the right
- * answers.
+ * answers.  A guest's memory is pinned once per page and charged to its
+ * launcher's locked memory.
  *
  * See include/lguest_util.h for how the guest code in this file runs.
  * All tests are skipped when /dev/lguest does not exist.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -20,8 +22,13 @@
 #include <time.h>
 #include <unistd.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
 #include <sys/types.h>
 #include <sys/wait.h>
+
+#include <linux/capability.h>
 
 #include "../kselftest_harness.h"
 #include "lguest_util.h"
@@ -375,6 +382,230 @@ TEST_F_TIMEOUT(parallel, round_trips, 100)
 	}
 	EXPECT_EQ(0, failed);
 	assert_no_guests_left(_metadata);
+	lg_assert_host_ok(_metadata);
+}
+
+/*
+ * Guest memory is pinned, so it is locked memory: LGUEST_INIT charges all
+ * of it to the launcher (VmLck), and closing the guest gives it back.
+ */
+static long vmlck_kb(void)
+{
+	char line[256];
+	long kb = -1;
+	FILE *f;
+
+	f = fopen("/proc/self/status", "r");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "VmLck: %ld kB", &kb) == 1)
+			break;
+	fclose(f);
+	return kb;
+}
+
+static GUEST_CODE void guest_done(void)
+{
+	GUEST_DONE();
+}
+
+TEST(guest_memory_is_charged)
+{
+	struct lg_vm *vm;
+	long before;
+
+	if (!lg_dev_present())
+		SKIP(return, LG_NO_DEV_MSG);
+	before = vmlck_kb();
+	ASSERT_LE(0, before);
+	vm = lg_vm_create(LG_DEFAULT_MEM_SIZE, guest_done);
+	EXPECT_EQ(before + LG_DEFAULT_MEM_SIZE / 1024, vmlck_kb());
+	ASSERT_UCALL(vm, UCALL_DONE);
+	lg_vm_free(vm);
+	EXPECT_EQ(before, vmlck_kb());
+}
+
+/* Drop CAP_IPC_LOCK, which would let us lock any amount. */
+static int drop_ipc_lock(void)
+{
+	struct __user_cap_header_struct hdr = {
+		.version = _LINUX_CAPABILITY_VERSION_3,
+	};
+	struct __user_cap_data_struct data[2];
+
+	if (syscall(__NR_capget, &hdr, data))
+		return -1;
+	data[0].effective &= ~(1u << CAP_IPC_LOCK);
+	data[0].permitted &= ~(1u << CAP_IPC_LOCK);
+	return syscall(__NR_capset, &hdr, data);
+}
+
+/* LGUEST_INIT of @size bytes: 0 or errno. */
+static int try_init(uint32_t size)
+{
+	struct lguest_init init = {
+		.mem_size = size, .entry = 0, .cr3 = 0,
+	};
+	void *mem;
+	int fd, err = 0;
+
+	mem = mmap(NULL, size, PROT_READ | PROT_WRITE,
+		   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (mem == MAP_FAILED)
+		return errno;
+	init.mem_addr = (uintptr_t)mem;
+	fd = open(LG_DEV, O_RDWR | O_CLOEXEC);
+	if (fd < 0)
+		return errno;
+	if (ioctl(fd, LGUEST_INIT, &init))
+		err = errno;
+	close(fd);
+	munmap(mem, size);
+	return err;
+}
+
+/*
+ * A launcher without CAP_IPC_LOCK gets a guest only as big as its
+ * RLIMIT_MEMLOCK allows: beyond it, LGUEST_INIT fails with ENOMEM.
+ */
+TEST(memlock_limit)
+{
+	struct rlimit rl = { .rlim_cur = 1 << 20, .rlim_max = 1 << 20 };
+	int status;
+	pid_t pid;
+
+	if (!lg_dev_present())
+		SKIP(return, LG_NO_DEV_MSG);
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		if (drop_ipc_lock() || setrlimit(RLIMIT_MEMLOCK, &rl))
+			_exit(10);
+		if (try_init(2 << 20) != ENOMEM)
+			_exit(11);
+		if (try_init(512 << 10))
+			_exit(12);
+		_exit(0);
+	}
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	ASSERT_TRUE(WIFEXITED(status));
+	EXPECT_EQ(0, WEXITSTATUS(status)) {
+		TH_LOG("10: setup; 11: over the limit not ENOMEM; 12: under it failed");
+	}
+}
+
+/* /proc/vmstat's count of pages pinned (FOLL_PIN) and unpinned. */
+static void read_pins(unsigned long *acquired, unsigned long *released)
+{
+	char name[64];
+	unsigned long v;
+	FILE *f;
+
+	*acquired = *released = 0;
+	f = fopen("/proc/vmstat", "r");
+	if (!f)
+		return;
+	while (fscanf(f, "%63s %lu", name, &v) == 2) {
+		if (!strcmp(name, "nr_foll_pin_acquired"))
+			*acquired = v;
+		else if (!strcmp(name, "nr_foll_pin_released"))
+			*released = v;
+	}
+	fclose(f);
+}
+
+/*
+ * One page of guest memory mapped at every address of several page
+ * tables, all touched, then a full flush: the page is pinned once, not
+ * once per mapping, and every pin is released when the guest goes.
+ */
+#define EVERYWHERE	0x40000000u
+#define EVERYWHERE_PTS	8
+
+static GUEST_CODE void guest_one_page_everywhere(void)
+{
+	uint32_t page = guest_alloc_page(), va, end, sum = 0;
+
+	guest_lguest_init();
+	end = EVERYWHERE + EVERYWHERE_PTS * 0x400000u;
+	for (va = EVERYWHERE; va != end; va += LG_PAGE_SIZE)
+		guest_map_page(va, page, 0);
+	for (va = EVERYWHERE; va != end; va += LG_PAGE_SIZE)
+		sum += READ_ONCE(*(uint32_t *)(uintptr_t)va);
+	lg_hcall(LHCALL_FLUSH_TLB, 1, 0, 0, 0);
+	for (va = EVERYWHERE; va != end; va += LG_PAGE_SIZE)
+		sum += READ_ONCE(*(uint32_t *)(uintptr_t)va);
+	GUEST_SYNC(sum);
+	GUEST_DONE();
+}
+
+TEST(one_page_everywhere_pinned_once)
+{
+	unsigned long acq0, rel0, acq1, rel1, acq2, rel2;
+	struct lg_vm *vm;
+
+	if (!lg_dev_present())
+		SKIP(return, LG_NO_DEV_MSG);
+	read_pins(&acq0, &rel0);
+	if (!acq0)
+		SKIP(return, "no nr_foll_pin_acquired in /proc/vmstat");
+	vm = lg_vm_create(0, guest_one_page_everywhere);
+	ASSERT_UCALL(vm, UCALL_SYNC);
+	EXPECT_EQ(0, vm->uc.args[0]);
+	read_pins(&acq1, &rel1);
+	TH_LOG("%lu pages pinned for %u mappings", acq1 - acq0,
+	       2 * EVERYWHERE_PTS * 1024);
+	EXPECT_GT(256, acq1 - acq0);
+	ASSERT_UCALL(vm, UCALL_DONE);
+	lg_vm_free(vm);
+	read_pins(&acq2, &rel2);
+	EXPECT_EQ(acq2 - acq0, rel2 - rel0);
+	lg_assert_host_ok(_metadata);
+}
+
+/*
+ * What happens when the launcher unmaps guest memory under its guest is
+ * defined: the pages the guest uses stay pinned (its shadow mappings keep
+ * working) until it goes, and whatever the host must read or write
+ * through the launcher's mapping fails and kills the guest.  Nothing is
+ * freed under the guest; no pin is lost.
+ */
+static GUEST_CODE void guest_keeps_going(void)
+{
+	uint32_t i = 0;
+
+	guest_lguest_init();
+	for (;;)
+		GUEST_SYNC(i++);
+}
+
+TEST(launcher_unmaps_guest_memory)
+{
+	unsigned long acq0, rel0, acq1, rel1;
+	struct lg_vm *vm;
+	int i;
+
+	if (!lg_dev_present())
+		SKIP(return, LG_NO_DEV_MSG);
+	read_pins(&acq0, &rel0);
+	vm = lg_vm_create(0, guest_keeps_going);
+	ASSERT_UCALL(vm, UCALL_SYNC);
+	ASSERT_EQ(0, munmap(vm->mem, vm->mem_size));
+	for (i = 0; i < 10; i++) {
+		ASSERT_EQ(0, ioctl(vm->fd, LGUEST_RUN, &vm->run));
+		if (vm->run.exit_reason != LGUEST_EXIT_HYPERCALL)
+			break;
+	}
+	TH_LOG("after %d launcher hypercalls: exit %u %s", i,
+	       vm->run.exit_reason, vm->run.exit_reason == LGUEST_EXIT_DEAD ?
+	       vm->run.dead.reason : "");
+	EXPECT_TRUE(vm->run.exit_reason == LGUEST_EXIT_HYPERCALL ||
+		    vm->run.exit_reason == LGUEST_EXIT_DEAD);
+	lg_vm_free(vm);
+	read_pins(&acq1, &rel1);
+	if (acq0)
+		EXPECT_EQ(acq1 - acq0, rel1 - rel0);
 	lg_assert_host_ok(_metadata);
 }
 

@@ -22,6 +22,7 @@
 #include <asm/fpu/api.h>
 #include <asm/fpu/types.h>
 #include <asm/msr.h>
+#include <asm/nospec-branch.h>
 #include <linux/pgtable.h>
 #include <asm/special_insns.h>
 #include <asm/tlbflush.h>
@@ -212,6 +213,11 @@ int __init lguest_arch_host_init(void)
 		     LGUEST_PAGES_guest_dr7);
 	BUILD_BUG_ON(PAGE_SIZE + offsetof(struct lguest_ro_state, host_traps) !=
 		     LGUEST_PAGES_host_traps);
+	BUILD_BUG_ON(PAGE_SIZE + offsetof(struct lguest_ro_state,
+					  clear_cpu_buf) !=
+		     LGUEST_PAGES_clear_cpu_buf);
+	BUILD_BUG_ON(PAGE_SIZE + offsetof(struct lguest_ro_state, verw_sel) !=
+		     LGUEST_PAGES_verw_sel);
 	BUILD_BUG_ON(sizeof(struct lguest_pages) != 2 * PAGE_SIZE);
 	BUILD_BUG_ON(SWITCHER_LDT_PAGES != LG_LDT_PAGES);
 
@@ -444,11 +450,13 @@ static void lg_do_host_irq(unsigned int vector)
 
 	store_idt(&idt);
 	gate = (gate_desc *)idt.address + vector;
+	/* CALL_NOSPEC: a retpoline where the host uses them. */
 	asm volatile("pushfl\n\t"
 		     "pushl %[cs]\n\t"
-		     "call *%[handler]"
+		     CALL_NOSPEC
 		     : ASM_CALL_CONSTRAINT
-		     : [handler] "r" (gate_offset(gate)), [cs] "i" (__KERNEL_CS)
+		     : [thunk_target] "r" (gate_offset(gate)),
+		       [cs] "i" (__KERNEL_CS)
 		     : "memory", "cc");
 }
 
@@ -650,6 +658,10 @@ bool lguest_arch_run_guest(struct lguest *lg)
 	pages->regs.errcode = 0;
 	memcpy(pages->state.guest_dr, lg->dr, sizeof(lg->dr));
 	pages->state.guest_dr7 = lg->dr7;
+	pages->state.clear_cpu_buf =
+		cpu_feature_enabled(X86_FEATURE_CLEAR_CPU_BUF) ||
+		cpu_feature_enabled(X86_FEATURE_CLEAR_CPU_BUF_VM);
+	pages->state.verw_sel = LGUEST_DS;
 
 	local_irq_disable();
 	/*

@@ -49,19 +49,27 @@
 #define LGUEST_PAGES_guest_dr		(PAGE_SIZE + 52)
 #define LGUEST_PAGES_guest_dr7		(PAGE_SIZE + 68)
 #define LGUEST_PAGES_host_traps		(PAGE_SIZE + 72)
+#define LGUEST_PAGES_clear_cpu_buf	(PAGE_SIZE + 76)
+#define LGUEST_PAGES_verw_sel		(PAGE_SIZE + 80)
 
 /* Offsets of trapnum and errcode in struct lg_frame. */
 #define LG_FRAME_trapnum	(11 * 4)
 #define LG_FRAME_errcode	(12 * 4)
 
 /*
- * What the guest's time slice turns off in CR4: global pages (host kernel
- * mappings would stay in the TLB), XSAVE (state beyond what fxsave keeps
- * for the guest), and SMEP/SMAP (which would stop the ring 1 kernel from
- * touching its user pages, forever, as we cannot tell it why).
+ * What the guest's time slice turns off in CR4, and why; every other bit
+ * stays as the host has it:
+ *  - PGE: host kernel mappings are global and would stay in the TLB, in
+ *    reach of the guest;
+ *  - OSXSAVE: XSAVE state beyond what fxsave keeps for the guest;
+ *  - SMEP, SMAP: they would stop the ring 1 kernel from touching its user
+ *    pages, forever, as we cannot tell it why;
+ *  - PCE: RDPMC at ring 1 and 3 would read the host's counters;
+ *  - TSD: the guest's clock is the TSC, which it must be able to read
+ *    whatever the host task that ran before (PR_SET_TSC) set up.
  */
 #define LGUEST_CR4_OFF	(X86_CR4_PGE | X86_CR4_OSXSAVE | X86_CR4_SMEP | \
-			 X86_CR4_SMAP)
+			 X86_CR4_SMAP | X86_CR4_PCE | X86_CR4_TSD)
 
 /* A trap taken inside the switcher itself is reported as this + vector. */
 #define LGUEST_TRAP_IN_SWITCHER	0x100
@@ -110,6 +118,9 @@ struct lguest_ro_state {
 	 * 1 << vector: the host's, handed to its handlers on the way back.
 	 */
 	u32 host_traps;
+	/* Clear the CPU's buffers (VERW) on the way in; see switcher.rst. */
+	u32 clear_cpu_buf;
+	u32 verw_sel;			/* a data segment for VERW */
 	struct x86_hw_tss guest_tss;
 	struct desc_struct guest_gdt[GDT_ENTRIES];
 	gate_desc guest_idt[IDT_ENTRIES];

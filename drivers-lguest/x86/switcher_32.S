@@ -19,6 +19,7 @@
  * IDT points at: every trap, fault or interrupt brings us back here.
  */
 #include <linux/linkage.h>
+#include <asm/nospec-branch.h>
 #include <asm/page_types.h>
 #include <asm/processor-flags.h>
 #include <asm/segment.h>
@@ -109,6 +110,15 @@ SYM_INNER_LABEL(switch_to_guest, SYM_L_GLOBAL)
 	movl	%edx, %db3
 	movl	%ebx, %db7
 1:
+	/*
+	 * Nothing of the host's is left to load: clear the CPU's buffers,
+	 * if the host does that for its own user space or guests (MDS and
+	 * friends).  VERW's memory operand must be a selector.
+	 */
+	cmpl	$0, LGUEST_PAGES_clear_cpu_buf(%eax)
+	je	2f
+	verw	%ss:LGUEST_PAGES_verw_sel(%eax)
+2:
 	/* Pop the guest's registers off the register page and go. */
 	popl	%eax
 	popl	%ebx
@@ -177,6 +187,13 @@ back_to_host:
 	movl	$(GDT_ENTRY_TSS * 8), %edx
 	ltr	%dx
 	lldt	LGUEST_PAGES_host_ldt(%eax)
+
+	/*
+	 * The guest may have filled the return stack buffer with its own
+	 * addresses: overwrite it, before the host's next "ret" can
+	 * speculate into one of them.
+	 */
+	__FILL_RETURN_BUFFER(%edx, RSB_CLEAR_LOOPS)
 
 	/* And the host segments, then back to where lcall came from. */
 	popl	%ebp
