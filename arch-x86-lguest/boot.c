@@ -83,10 +83,11 @@ static void lguest_cpuid(unsigned int *ax, unsigned int *bx,
 		*cx = (*cx & LGUEST_CPUID1_ECX) | BIT(31);
 		*dx = (*dx & LGUEST_CPUID1_EDX) | BIT(13);
 		/*
-		 * Family 5: from 6 up, early_init_intel() reads the microcode
-		 * revision with raw MSR instructions, which trap in ring 1.
+		 * The real family and model: what the guest's vulnerabilities
+		 * and mitigations depend on.  The raw MSR accesses Linux makes
+		 * from family 6 up trap in ring 1; the host emulates them as
+		 * our MSR operations below behave.
 		 */
-		*ax = (*ax & ~0x0ff00f00) | 0x500;
 		break;
 	case 5:
 		*ax = *bx = *cx = *dx = 0;

@@ -160,7 +160,8 @@ static void lg_handle_trap(struct lguest *lg)
 		break;
 	default:
 		lg->exits[LG_EXIT_TRAP]++;
-		if (trap == X86_TRAP_GP && lguest_emulate_port_io(lg))
+		if (trap == X86_TRAP_GP && (lguest_emulate_port_io(lg) ||
+					    lguest_emulate_msr(lg)))
 			return;
 	}
 	if (!lg->dead)

@@ -299,6 +299,36 @@ bool lguest_emulate_port_io(struct lguest *lg)
 }
 
 /*
+ * RDMSR and WRMSR from the guest kernel.  A guest has no MSRs: its
+ * paravirt MSR operations read 0 and drop writes.  But Linux also has a
+ * few raw ones, which a ring 1 kernel cannot execute: the microcode
+ * revision that early_init_intel() reads on every Intel CPU from family 6
+ * up, for one.  Rather than pretend to be an old CPU and have the guest
+ * misjudge its own vulnerabilities, the host gives the raw instructions
+ * the same meaning as the paravirt ones.  From guest user space they stay
+ * a #GP, as natively.
+ */
+bool lguest_emulate_msr(struct lguest *lg)
+{
+	struct lguest_regs *r = &lg->regs;
+
+	if ((r->cs & SEGMENT_RPL_MASK) != 1 || lg_insn_byte(lg, 0) != 0x0f)
+		return false;
+	switch (lg_insn_byte(lg, 1)) {
+	case 0x32:		/* rdmsr */
+		r->eax = 0;
+		r->edx = 0;
+		break;
+	case 0x30:		/* wrmsr */
+		break;
+	default:
+		return false;
+	}
+	r->eip += 2;
+	return true;
+}
+
+/*
  * Interrupts.
  *
  * Interrupt line N is vector FIRST_EXTERNAL_VECTOR + N in the guest.  A

@@ -195,6 +195,7 @@ void lguest_load_idt_entry(struct lguest *lg, u32 vector, u32 lo, u32 hi);
 void lguest_set_stack(struct lguest *lg, u32 ss, u32 esp, u32 pages);
 void lguest_set_io_bitmap(struct lguest *lg, u32 gpa, u32 bytes);
 bool lguest_emulate_port_io(struct lguest *lg);
+bool lguest_emulate_msr(struct lguest *lg);
 void lguest_raise_irq(struct lguest *lg, unsigned int irq);
 bool lguest_irqs_blocked(struct lguest *lg, unsigned long *blocked);
 void lguest_halt_done(struct lguest *lg);

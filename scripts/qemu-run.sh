@@ -20,7 +20,11 @@ img=$("$TOP/scripts/mkinitramfs.sh")
 extra=
 [ "$mode" = cmd ] && extra=quiet
 [ "$mode" = bench ] && extra="debug_pagealloc=off slub_debug=-"
-qemu=(qemu-system-i386 -m 1024 -smp 2 -no-reboot -nographic
+# test: the NMIs of QEMU's monitor reach every CPU, not only the first.
+[ "$mode" = test ] && extra="apic_extnmi=all"
+# Two CPUs as two sockets: the rig's kernel has no ACPI, and SeaBIOS's MP
+# table lists one CPU per socket (with cores=2 the kernel sees one CPU).
+qemu=(qemu-system-i386 -m 1024 -smp 2,sockets=2 -no-reboot -nographic -nic none
       -kernel "${LGUEST_KERNEL:-$OUT/arch/x86/boot/bzImage}" -initrd "$img"
       -device isa-debug-exit,iobase=0xf4,iosize=0x04
       -append "console=ttyS0 panic=-1 retain_initrd $extra rig=$mode ${LGUEST_RIG_ARGS:-}")
@@ -46,10 +50,12 @@ if [ "$mode" = test ]; then
 	mon=$CACHE/qemu-monitor.sock
 	rm -f "$mon"
 	qemu+=(-monitor "unix:$mon,server=on,wait=off")
+	# (The log must be written as QEMU prints: hence stdbuf for tr.)
 	"$TOP/scripts/rig/nmi-storm" "$log" "$mon" &
 fi
 set +e
-timeout --foreground -k 10 "$limit" "${qemu[@]}" </dev/null | tr -d '\r' | tee "$log"
+timeout --foreground -k 10 "$limit" "${qemu[@]}" </dev/null |
+	stdbuf -o0 tr -d '\r' | tee "$log"
 rc=${PIPESTATUS[0]}
 set -e
 [ "$mode" = test ] && wait

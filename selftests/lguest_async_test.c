@@ -90,12 +90,13 @@ static void kmsg(const char *msg)
 	close(fd);
 }
 
-static double now(void)
+/* Seconds, for a program that must not use floating point. */
+static time_t now(void)
 {
 	struct timespec ts;
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
+	return ts.tv_sec;
 }
 
 /*
@@ -110,7 +111,7 @@ TEST(nmi_storm)
 	unsigned long before[MAX_CPUS], after[MAX_CPUS], mine, other;
 	struct lg_vm *vm;
 	cpu_set_t set;
-	double start;
+	time_t start;
 	int cpus, cpu;
 
 	if (!lg_dev_present())

@@ -29,6 +29,7 @@
  * It exits with 0 if every check passed.
  */
 #define _GNU_SOURCE
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -699,6 +700,40 @@ static bool check_no_nested_host(char *msg)
 	return true;
 }
 
+/*
+ * What the guest kernel thinks of its CPU's vulnerabilities, one line
+ * each, for the host to compare with its own (lguest_linux_test).
+ */
+#define VULN_DIR	"/sys/devices/system/cpu/vulnerabilities"
+
+static bool check_vulnerabilities(char *msg)
+{
+	char path[PATH_MAX], state[256];
+	struct dirent *e;
+	int n = 0;
+	DIR *d;
+	FILE *f;
+
+	d = opendir(VULN_DIR);
+	if (!d)
+		return fail(msg, VULN_DIR ": %s", strerror(errno));
+	while ((e = readdir(d))) {
+		if (e->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), VULN_DIR "/%s", e->d_name);
+		f = fopen(path, "r");
+		if (!f || !fgets(state, sizeof(state), f))
+			strcpy(state, "(unreadable)\n");
+		if (f)
+			fclose(f);
+		printf("LGTEST vuln %s: %s", e->d_name, state);
+		n++;
+	}
+	closedir(d);
+	snprintf(msg, MSG_LEN, "%d vulnerabilities reported", n);
+	return n > 0;
+}
+
 static pthread_mutex_t count_lock = PTHREAD_MUTEX_INITIALIZER;
 static long thread_count;
 static __thread long tls_value;
@@ -923,6 +958,7 @@ static const struct {
 	{ "ldt",	check_ldt },
 	{ "ports",	check_ports },
 	{ "no_nested_host", check_no_nested_host },
+	{ "vulnerabilities", check_vulnerabilities },
 };
 
 static int run_boot_checks(void)

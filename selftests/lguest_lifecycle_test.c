@@ -18,6 +18,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -381,6 +382,80 @@ TEST_F_TIMEOUT(parallel, round_trips, 100)
 		}
 	}
 	EXPECT_EQ(0, failed);
+	assert_no_guests_left(_metadata);
+	lg_assert_host_ok(_metadata);
+}
+
+/*
+ * Kill stress: launchers SIGKILLed at random moments, many times over:
+ * while creating their guest, spinning in LGUEST_RUN, halted there, halted
+ * while another thread raises interrupts, or looping on other ioctls.
+ * Every one must die, and afterwards no guest is left and a fresh one
+ * runs.  (The rig then unloads lg.ko and has kmemleak scan.)  The count
+ * comes from LGUEST_KILLS (default 200); the seed is printed, and
+ * LGUEST_KILL_SEED replays it.
+ */
+#define STOP_IOCTLS	(STOP_IRQ + 1)
+
+static void __noreturn child_until_killed(uint32_t stop)
+{
+	struct lg_vm *vm = lg_vm_create(0, guest_forever);
+	struct lguest_irq irq = { .irq = 3 };
+	struct lguest_regs regs;
+	pthread_t thread;
+
+	how = stop == STOP_IRQ ? STOP_HALT : stop;
+	lg_sync_global_to_guest(vm, how);
+	if (stop == STOP_IRQ && pthread_create(&thread, NULL, raise_irqs, vm))
+		_exit(CHILD_FAILED);
+	for (;;) {
+		if (stop == STOP_IOCTLS) {
+			lg_get_regs(vm, &regs);
+			lg_set_regs(vm, &regs);
+			ioctl(vm->fd, LGUEST_IRQ, &irq);
+		} else if (lg_vcpu_run(vm)) {
+			_exit(CHILD_FAILED);
+		}
+	}
+}
+
+static unsigned int env_uint(const char *name, unsigned int def)
+{
+	const char *v = getenv(name);
+
+	return v ? strtoul(v, NULL, 0) : def;
+}
+
+TEST_TIMEOUT(sigkill_stress, 300)
+{
+	unsigned int kills = env_uint("LGUEST_KILLS", 200);
+	unsigned int seed = env_uint("LGUEST_KILL_SEED", time(NULL));
+	unsigned int i, unkilled = 0;
+	int status;
+	pid_t pid;
+
+	if (!lg_dev_present())
+		SKIP(return, LG_NO_DEV_MSG);
+	TH_LOG("%u launchers, seed %u", kills, seed);
+	srand(seed);
+	for (i = 0; i < kills; i++) {
+		uint32_t stop = rand() % (STOP_IOCTLS + 1);
+		unsigned int delay_us = rand() % 30000;
+
+		pid = fork();
+		ASSERT_LE(0, pid);
+		if (!pid)
+			child_until_killed(stop);
+		usleep(delay_us);
+		ASSERT_EQ(0, kill(pid, SIGKILL));
+		ASSERT_EQ(pid, waitpid(pid, &status, 0));
+		if (!WIFSIGNALED(status) || WTERMSIG(status) != SIGKILL) {
+			TH_LOG("launcher %u (stop %u, %u us) ended %#x", i,
+			       stop, delay_us, status);
+			unkilled++;
+		}
+	}
+	EXPECT_EQ(0, unkilled);
 	assert_no_guests_left(_metadata);
 	lg_assert_host_ok(_metadata);
 }

@@ -906,7 +906,7 @@ FIXTURE_TEARDOWN(guest)
 static const char * const boot_checks[] = {
 	"uname", "paravirt", "memtotal", "kernel_log", "fork", "exec", "pipe",
 	"signals", "threads", "fpu", "procs", "ldt", "ports",
-	"no_nested_host",
+	"no_nested_host", "vulnerabilities",
 };
 
 /*
@@ -934,6 +934,60 @@ TEST_F_TIMEOUT(guest, boot, GUEST_TEST_TIMEOUT_S)
 	EXPECT_TRUE(!!strstr(c->run.out, "LGTEST verdict ok"));
 	EXPECT_TRUE(WIFEXITED(c->run.status) && !WEXITSTATUS(c->run.status))
 		TH_LOG("launcher: %s, expected exit status 0", status);
+}
+
+#define VULN_DIR	"/sys/devices/system/cpu/vulnerabilities"
+
+/*
+ * A state up to its first ';': what follows is about SMT, which a guest
+ * cannot see the host's side of ("SMT Host state unknown").
+ */
+static size_t vuln_state_len(const char *s)
+{
+	return strcspn(s, ";\n");
+}
+
+/*
+ * The guest knows the CPU it runs on: it judges each of its
+ * vulnerabilities (the check "vulnerabilities" prints them as
+ * "LGTEST vuln NAME: STATE") as the host judges its own.
+ */
+TEST_F_TIMEOUT(guest, vulnerabilities_match_host, GUEST_TEST_TIMEOUT_S)
+{
+	struct check_run *c = get_check_run(_metadata, &self->paths);
+	char path[PATH_MAX], host[256], want[320];
+	const char *line;
+	struct dirent *e;
+	int n = 0;
+	DIR *d;
+	FILE *f;
+
+	d = opendir(VULN_DIR);
+	if (!d)
+		SKIP(return, VULN_DIR ": %s", strerror(errno));
+	while ((e = readdir(d))) {
+		if (e->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), VULN_DIR "/%s", e->d_name);
+		f = fopen(path, "r");
+		ASSERT_TRUE(f && fgets(host, sizeof(host), f));
+		fclose(f);
+		snprintf(want, sizeof(want), "LGTEST vuln %s: ", e->d_name);
+		line = strstr(c->run.out, want);
+		EXPECT_TRUE(line) TH_LOG("guest says nothing of %s", e->d_name);
+		if (!line)
+			continue;
+		line += strlen(want);
+		EXPECT_TRUE(vuln_state_len(line) == vuln_state_len(host) &&
+			    !strncmp(line, host, vuln_state_len(host)))
+			TH_LOG("%s: host \"%.*s\", guest \"%.*s\"", e->d_name,
+			       (int)vuln_state_len(host), host,
+			       (int)vuln_state_len(line), line);
+		n++;
+	}
+	closedir(d);
+	TH_LOG("%d vulnerabilities compared", n);
+	EXPECT_LT(0, n);
 }
 
 /* Two seconds of sleep in the guest are two seconds on the host. */
