@@ -254,7 +254,7 @@ static GUEST_CODE void probe_syscall(void)
 	asm volatile(PROBE_BEGIN "syscall\n" PROBE_END
 		     : [sesp] "+m" (saved_esp), [rip] "+m" (resume_ip)
 		     :
-		     : "eax", "ecx", "edx", "r11", "memory");
+		     : "eax", "ecx", "edx", "memory");
 }
 
 /* lsl: the byte limit of @sel, or LG_BAD_ADDR if lsl refuses. */
@@ -1443,10 +1443,11 @@ TEST_F(sysenter, faults_in_guest)
 	ASSERT_EQ(1, vm->uc.args[0]);
 	vector = vm->uc.args[1];
 	TH_LOG("vector %u, error code %#x", vector, vm->uc.args[2]);
-	if (variant->syscall)
+	if (variant->syscall) {
 		EXPECT_EQ(6, vector);
-	else
+	} else {
 		EXPECT_TRUE(vector == 13 || vector == 6);
+	}
 	EXPECT_EQ(0, vm->uc.args[2]);
 	EXPECT_EQ(variant->cpl == 3 ? LG_USER_CS : LG_KERNEL_CS, vm->uc.args[3]);
 	ASSERT_UCALL(vm, UCALL_SYNC);
@@ -1870,8 +1871,9 @@ TEST(mov_ss_watchpoint_before_hypercall)
 	vm = lg_vm_create(0, guest_mov_ss_watchpoint);
 	ASSERT_UCALL(vm, UCALL_SYNC);
 	EXPECT_GE(1, vm->uc.args[0]);
-	if (vm->uc.args[0])
+	if (vm->uc.args[0]) {
 		EXPECT_EQ(1, vm->uc.args[1]);
+	}
 	TH_LOG("#DB seen by the guest: %u", vm->uc.args[0]);
 	ASSERT_UCALL(vm, UCALL_DONE);
 	lg_vm_free(vm);

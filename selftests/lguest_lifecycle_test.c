@@ -426,7 +426,18 @@ static unsigned int env_uint(const char *name, unsigned int def)
 	return v ? strtoul(v, NULL, 0) : def;
 }
 
-TEST_TIMEOUT(sigkill_stress, 300)
+FIXTURE(stress) {
+};
+
+FIXTURE_SETUP(stress)
+{
+}
+
+FIXTURE_TEARDOWN(stress)
+{
+}
+
+TEST_F_TIMEOUT(stress, sigkill_many_launchers, 300)
 {
 	unsigned int kills = env_uint("LGUEST_KILLS", 200);
 	unsigned int seed = env_uint("LGUEST_KILL_SEED", time(NULL));
