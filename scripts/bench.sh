@@ -4,7 +4,9 @@
 # switcher next to a native getpid() on the same host, as a ratio, with
 # exits per operation from the guest's debugfs counters; then system calls,
 # fork, exec, pipe round trips, page faults and boot time natively and in
-# a Linux guest (scripts/rig/vbench), as guest/native ratios.
+# a Linux guest (scripts/rig/vbench), as guest/native ratios; then the
+# long runs of the fuzzers (a million /dev/lguest requests, a thousand
+# tiny guests) and of the kill stress (a thousand launchers).
 . "$(dirname "$0")/lib.sh"
 
 "$TOP/scripts/deps.sh"

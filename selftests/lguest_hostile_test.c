@@ -1394,6 +1394,7 @@ FIXTURE(sysenter) {
 FIXTURE_VARIANT(sysenter) {
 	uint32_t cpl;
 	bool syscall;
+	bool rdmsr;		/* CPL 3 only: the host emulates CPL 1's */
 };
 
 FIXTURE_VARIANT_ADD(sysenter, cpl1) {
@@ -1412,6 +1413,10 @@ FIXTURE_VARIANT_ADD(sysenter, syscall_cpl3) {
 	.cpl = 3, .syscall = true,
 };
 
+FIXTURE_VARIANT_ADD(sysenter, rdmsr_cpl3) {
+	.cpl = 3, .rdmsr = true,
+};
+
 FIXTURE_SETUP(sysenter)
 {
 	/* sysenter (or syscall); ud2 (never reached) */
@@ -1421,6 +1426,8 @@ FIXTURE_SETUP(sysenter)
 		SKIP(return, LG_NO_DEV_MSG);
 	if (variant->syscall)
 		code[1] = 0x05;
+	if (variant->rdmsr)
+		code[1] = 0x32;
 	self->vm = lg_vm_create(0, guest_sysenter);
 	map_user(self->vm, code, sizeof(code));
 	action = variant->cpl;
@@ -1445,6 +1452,8 @@ TEST_F(sysenter, faults_in_guest)
 	TH_LOG("vector %u, error code %#x", vector, vm->uc.args[2]);
 	if (variant->syscall) {
 		EXPECT_EQ(6, vector);
+	} else if (variant->rdmsr) {
+		EXPECT_EQ(13, vector);
 	} else {
 		EXPECT_TRUE(vector == 13 || vector == 6);
 	}
@@ -1840,6 +1849,13 @@ TEST(watchpoint_fires_in_guest)
  */
 #define DR7_L0_RW4	0x000f0001u
 
+/* A debug trap: count it and go on after the instruction. */
+static GUEST_CODE void count_debug_trap(struct lg_trap_frame *frame)
+{
+	rec.count++;
+	rec.vector = frame->vector;
+}
+
 static GUEST_CODE void guest_mov_ss_watchpoint(void)
 {
 	uint32_t target = (uint32_t)(uintptr_t)&probe_buf[4];
@@ -1847,7 +1863,7 @@ static GUEST_CODE void guest_mov_ss_watchpoint(void)
 
 	lgd = guest_lguest_init();
 	guest_handlers();
-	guest_set_idt(1, record_trap, 0);
+	guest_set_idt(1, count_debug_trap, 0);
 	probe_buf[4] = LG_KERNEL_DS;
 	lg_hcall(LHCALL_SET_DEBUGREG, 0, target, 0, 0);
 	lg_hcall(LHCALL_SET_DEBUGREG, 7, DR7_L0_RW4, 0, 0);

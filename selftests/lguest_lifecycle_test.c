@@ -589,6 +589,12 @@ static void read_pins(unsigned long *acquired, unsigned long *released)
 	FILE *f;
 
 	*acquired = *released = 0;
+	/* Fold the CPUs' pending counts in first (root only). */
+	f = fopen("/proc/sys/vm/stat_refresh", "r");
+	if (f) {
+		fgetc(f);
+		fclose(f);
+	}
 	f = fopen("/proc/vmstat", "r");
 	if (!f)
 		return;
