@@ -15,9 +15,10 @@
  * A host watchpoint (here the launcher's, through perf) must not fire in
  * the guest, which runs at the launcher's own addresses (the tiny-guest
  * library loads it at the program's link addresses), and must still count
- * the launcher's writes afterwards.
+ * the launcher's writes afterwards; nor inside the switcher, on its pages.
  */
 #define _GNU_SOURCE
+#include <errno.h>
 #include <fcntl.h>
 #include <sched.h>
 #include <stdio.h>
@@ -79,7 +80,7 @@ static int read_nmi_counts(unsigned long *counts, int max)
 	return n;
 }
 
-static void kmsg(const char *msg)
+static void log_to_kernel(const char *msg)
 {
 	int fd = open("/dev/kmsg", O_WRONLY | O_CLOEXEC);
 
@@ -126,12 +127,12 @@ TEST(nmi_storm)
 	ASSERT_EQ(0, sched_setaffinity(0, sizeof(set), &set));
 
 	vm = lg_vm_create(0, guest_hypercall_loop);
-	kmsg("lguest-nmi-storm: start\n");
+	log_to_kernel("lguest-nmi-storm: start\n");
 	start = now();
 	do {
 		ASSERT_UCALL(vm, UCALL_SYNC);
 	} while (now() - start < STORM_SECONDS);
-	kmsg("lguest-nmi-storm: stop\n");
+	log_to_kernel("lguest-nmi-storm: stop\n");
 	ASSERT_EQ(cpus, read_nmi_counts(after, MAX_CPUS));
 
 	mine = after[cpu] - before[cpu];
@@ -180,7 +181,6 @@ static int watch_writes(void *addr)
  */
 TEST(host_watchpoint_on_guest_address)
 {
-	volatile uint32_t *launcher_copy = &watched;
 	uint64_t count;
 	struct lg_vm *vm;
 	int fd, i;
@@ -195,9 +195,71 @@ TEST(host_watchpoint_on_guest_address)
 	EXPECT_EQ(1000, vm->uc.args[0]);
 	ASSERT_UCALL(vm, UCALL_DONE);
 	for (i = 0; i < 5; i++)
-		*launcher_copy = i;
+		WRITE_ONCE(watched, i);
 	ASSERT_EQ(sizeof(count), read(fd, &count, sizeof(count)));
 	EXPECT_EQ(5, count);
+	close(fd);
+	lg_vm_free(vm);
+	lg_assert_host_ok(_metadata);
+}
+
+/*
+ * A host watchpoint on this CPU's switcher register page, where the
+ * switcher pops and pushes the guest's registers on every trip: it may
+ * fire in the host's own accesses (lg.ko fills and reads the page), never
+ * inside the switcher, whose loads and stores would otherwise take a #DB
+ * at ring 0 halfway between the worlds.  The guest is told the switcher's
+ * address (lguest_data.reserve_mem) and reports it.
+ */
+static struct lguest_data *wp_lgd GUEST_DATA;
+
+static GUEST_CODE void guest_report_switcher(void)
+{
+	unsigned int i;
+
+	wp_lgd = guest_lguest_init();
+	GUEST_SYNC(0 - wp_lgd->reserve_mem);
+	for (i = 0; i < 1000; i++)
+		lg_hcall(LHCALL_SEND_INTERRUPTS, 0, 0, 0, 0);
+	GUEST_DONE();
+}
+
+TEST(host_watchpoint_on_switcher_page)
+{
+	struct perf_event_attr attr = {
+		.type		= PERF_TYPE_BREAKPOINT,
+		.size		= sizeof(attr),
+		.bp_type	= HW_BREAKPOINT_RW,
+		.bp_len		= HW_BREAKPOINT_LEN_4,
+		.exclude_user	= 1,
+		.exclude_hv	= 1,
+	};
+	struct lg_vm *vm;
+	uint64_t count;
+	cpu_set_t set;
+	int cpu, fd;
+
+	if (!lg_dev_present())
+		SKIP(return, LG_NO_DEV_MSG);
+	cpu = sched_getcpu();
+	CPU_ZERO(&set);
+	CPU_SET(cpu, &set);
+	ASSERT_EQ(0, sched_setaffinity(0, sizeof(set), &set));
+	vm = lg_vm_create(0, guest_report_switcher);
+	ASSERT_UCALL(vm, UCALL_SYNC);
+	/* The eax slot of the frame at the end of this CPU's register page. */
+	attr.bp_addr = vm->uc.args[0] + LG_PAGE_SIZE * (1 + 2 * cpu) +
+		       LG_PAGE_SIZE - 18 * 4;
+	fd = syscall(__NR_perf_event_open, &attr, 0, -1, -1,
+		     PERF_FLAG_FD_CLOEXEC);
+	if (fd < 0)
+		SKIP(return, "no kernel hardware breakpoint: %s",
+		     strerror(errno));
+	ASSERT_UCALL(vm, UCALL_DONE);
+	ASSERT_EQ(sizeof(count), read(fd, &count, sizeof(count)));
+	TH_LOG("%llu host accesses to the watched frame",
+	       (unsigned long long)count);
+	EXPECT_LT(0, count);
 	close(fd);
 	lg_vm_free(vm);
 	lg_assert_host_ok(_metadata);

@@ -723,7 +723,7 @@ static bool check_vulnerabilities(char *msg)
 		snprintf(path, sizeof(path), VULN_DIR "/%s", e->d_name);
 		f = fopen(path, "r");
 		if (!f || !fgets(state, sizeof(state), f))
-			strcpy(state, "(unreadable)\n");
+			snprintf(state, sizeof(state), "(unreadable)\n");
 		if (f)
 			fclose(f);
 		printf("LGTEST vuln %s: %s", e->d_name, state);

@@ -281,7 +281,7 @@ TEST(irq_kicks_running_guest)
 		__atomic_store_n(&k.next, i + 1, __ATOMIC_RELEASE);
 	}
 	ASSERT_EQ(0, pthread_join(thread, &ret));
-	ASSERT_TRUE(ret == NULL);
+	ASSERT_TRUE(!ret);
 	EXPECT_LE(KICKS * 3 / 4, fast);
 	lg_vm_free(k.vm);
 }
