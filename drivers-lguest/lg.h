@@ -209,6 +209,7 @@ void lguest_load_gdt_entry(struct lguest *lg, u32 index, u32 lo, u32 hi);
 void lguest_load_tls(struct lguest *lg, u32 gpa);
 void lguest_set_ldt(struct lguest *lg, u32 gva, u32 entries);
 void lguest_free_ldt(struct lguest *lg);
+bool lguest_segment_is_16bit(struct lguest *lg, u32 sel);
 
 /* page_tables.c: shadow paging. */
 int lguest_init_pagetables(struct lguest *lg);

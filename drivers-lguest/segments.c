@@ -153,6 +153,26 @@ void lguest_set_ldt(struct lguest *lg, u32 gva, u32 entries)
 	lg->ldt_entries = entries;
 }
 
+/* Does @sel name a present 16-bit data segment of the guest's? */
+bool lguest_segment_is_16bit(struct lguest *lg, u32 sel)
+{
+	const struct desc_struct *d;
+	u32 i = sel >> 3;
+
+	if (!(sel & SEGMENT_TI_MASK)) {
+		if (i >= GDT_ENTRIES)
+			return false;
+		d = &lg->gdt[array_index_nospec(i, GDT_ENTRIES)];
+	} else {
+		if (i >= lg->ldt_entries)
+			return false;
+		i = array_index_nospec(i, lg->ldt_entries);
+		d = (struct desc_struct *)page_address(lg->ldt_pages[i /
+			LG_LDT_ENTRIES_PER_PAGE]) + i % LG_LDT_ENTRIES_PER_PAGE;
+	}
+	return d->p && d->s && !(d->type & 8) && !d->d;
+}
+
 void lguest_free_ldt(struct lguest *lg)
 {
 	unsigned int i;

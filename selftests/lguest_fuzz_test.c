@@ -56,7 +56,6 @@
 #include "lguest_util.h"
 #include "lguest_host_ok.h"
 
-#define LG_REFCNT	"/sys/module/lg/refcnt"
 #define FUZZ_TIMEOUT	600	/* the harness's limit per test, in s */
 #define MAX_SECONDS	540
 #define TICK_MS		50	/* signal period that ends LGUEST_RUN */
@@ -106,35 +105,14 @@ static void fill_random(uint64_t *rng, void *p, size_t bytes)
 		w[i] = rnd(rng);
 }
 
-/* lg.ko's reference count, or -1 if there is none to read (built in). */
-static int read_refcnt(void)
-{
-	FILE *f = fopen(LG_REFCNT, "r");
-	int n;
-
-	if (!f)
-		return -1;
-	if (fscanf(f, "%d", &n) != 1)
-		n = -1;
-	fclose(f);
-	return n;
-}
-
 static void assert_refcnt(struct __test_metadata *_metadata, int before)
 {
-	uint64_t end = now_ms() + 5000;
-	int n = read_refcnt();
-
-	if (before < 0 || n < 0) {
+	if (before < 0) {
 		TH_LOG("no %s: not checking the module reference count",
-		       LG_REFCNT);
+		       LG_MODULE_REFCNT);
 		return;
 	}
-	while (n != before && now_ms() < end) {
-		usleep(10000);
-		n = read_refcnt();
-	}
-	ASSERT_EQ(before, n);
+	ASSERT_EQ(before, lg_wait_module_refcnt(before));
 }
 
 /* SIGUSR1 and SIGALRM only have to interrupt LGUEST_RUN. */
@@ -681,7 +659,7 @@ TEST_F_TIMEOUT(fuzz, dev_ioctl_fuzz, FUZZ_TIMEOUT)
 	struct sigaction sa = { .sa_handler = on_signal };  /* no SA_RESTART */
 	uint64_t rng = mix64(self->seed), start = now_ms();
 	unsigned int i, started = 0;
-	int before = read_refcnt();
+	int before = lg_module_refcnt();
 	char errs[256] = "";
 	size_t len = 0;
 
@@ -1037,7 +1015,7 @@ TEST_F_TIMEOUT(fuzz, tiny_guest_fuzz, FUZZ_TIMEOUT)
 	struct sigaction sa = { .sa_handler = on_signal };  /* no SA_RESTART */
 	unsigned int g, n = env_u64("LGUEST_FUZZ_GUESTS", 50);
 	unsigned long st[NR_G] = { 0 };
-	int before = read_refcnt();
+	int before = lg_module_refcnt();
 	uint64_t seed;
 	char msg[512];
 

@@ -2085,4 +2085,61 @@ TEST(register_page_not_shared_between_guests)
 	lg_assert_host_ok(_metadata);
 }
 
+/*
+ * A guest program on a 16-bit stack segment keeps the high half of %esp
+ * as it set it, however often the host stops and resumes it: an iret to a
+ * 16-bit %ss loads only the low half, so without the switcher's espfix
+ * the high half would become the switcher's own, an address of the host.
+ * The program sets %esp to 0x12340ff0 on a 16-bit segment, spins through
+ * many host interrupts, and traps; the guest kernel looks at its %esp.
+ */
+#define ESP16_HIGH	0x12340000u
+#define ESP16		(ESP16_HIGH | 0xff0)
+#define SS16		((GDT_TEST2 << 3) | 3)
+/* 16-bit data, read/write, DPL 3, byte granular, base USER_STACK. */
+#define DESC16_LO	((USER_STACK << 16) | 0xffff)
+#define DESC16_HI	((USER_STACK & 0xff000000) | \
+			 ((USER_STACK >> 16) & 0xff) | 0xf200)
+
+static GUEST_CODE void record_user_esp(struct lg_trap_frame *frame)
+{
+	rec.count++;
+	rec.vector = frame->vector;
+	probe_val = frame->user_esp;
+	guest_return_from_user(frame, frame->vector);
+}
+
+static GUEST_CODE void guest_esp_on_16bit_ss(void)
+{
+	lgd = guest_lguest_init();
+	guest_set_trap_stack();
+	guest_set_idt(6, record_user_esp, 0);
+	guest_set_idt(13, user_trap, 0);
+	guest_load_gdt(GDT_TEST2, DESC16_LO, DESC16_HI);
+	guest_enter_user_ss(USER_CODE, ESP16, SS16);
+	GUEST_SYNC_ARGS(rec.count, rec.vector, probe_val, 0);
+	GUEST_DONE();
+}
+
+TEST(esp_high_half_on_16bit_stack)
+{
+	/* movl $0x4000000, %ecx; 1: decl %ecx; jnz 1b; ud2 */
+	static const uint8_t code[] = {
+		0xb9, 0x00, 0x00, 0x00, 0x04, 0x49, 0x75, 0xfd, 0x0f, 0x0b,
+	};
+	struct lg_vm *vm;
+
+	if (!lg_dev_present())
+		SKIP(return, LG_NO_DEV_MSG);
+	vm = lg_vm_create(0, guest_esp_on_16bit_ss);
+	map_user(vm, code, sizeof(code));
+	ASSERT_UCALL(vm, UCALL_SYNC);
+	EXPECT_EQ(1, vm->uc.args[0]);
+	EXPECT_EQ(6, vm->uc.args[1]);
+	EXPECT_EQ(ESP16, vm->uc.args[2]);
+	ASSERT_UCALL(vm, UCALL_DONE);
+	lg_vm_free(vm);
+	lg_assert_host_ok(_metadata);
+}
+
 TEST_HARNESS_MAIN

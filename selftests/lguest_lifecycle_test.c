@@ -35,27 +35,12 @@
 #include "lguest_util.h"
 #include "lguest_host_ok.h"
 
-#define LG_REFCNT	"/sys/module/lg/refcnt"
 #define WAIT_MS		5000
 #define POLL_MS		10
 
 /* Child exit codes, besides 0. */
 #define CHILD_FAILED	1
 #define CHILD_NO_HALT	2	/* LHCALL_HALT killed the guest */
-
-/* lg.ko's reference count, or -1 if there is none to read (built in). */
-static int read_refcnt(void)
-{
-	FILE *f = fopen(LG_REFCNT, "r");
-	int n;
-
-	if (!f)
-		return -1;
-	if (fscanf(f, "%d", &n) != 1)
-		n = -1;
-	fclose(f);
-	return n;
-}
 
 /* The state letter of /proc/@pid/stat, or 0. */
 static char proc_state(pid_t pid)
@@ -89,16 +74,12 @@ static void sleep_ms(unsigned int ms)
  */
 static void assert_no_guests_left(struct __test_metadata *_metadata)
 {
-	int ms, n = read_refcnt();
+	int n = lg_wait_module_refcnt(0);
 
 	if (n < 0) {
 		TH_LOG("no %s: not checking the module reference count",
-		       LG_REFCNT);
+		       LG_MODULE_REFCNT);
 		return;
-	}
-	for (ms = 0; n != 0 && ms < WAIT_MS; ms += POLL_MS) {
-		sleep_ms(POLL_MS);
-		n = read_refcnt();
 	}
 	ASSERT_EQ(0, n);
 }

@@ -218,6 +218,8 @@ int __init lguest_arch_host_init(void)
 		     LGUEST_PAGES_clear_cpu_buf);
 	BUILD_BUG_ON(PAGE_SIZE + offsetof(struct lguest_ro_state, verw_sel) !=
 		     LGUEST_PAGES_verw_sel);
+	BUILD_BUG_ON(PAGE_SIZE + offsetof(struct lguest_ro_state, espfix) !=
+		     LGUEST_PAGES_espfix);
 	BUILD_BUG_ON(sizeof(struct lguest_pages) != 2 * PAGE_SIZE);
 	BUILD_BUG_ON(SWITCHER_LDT_PAGES != LG_LDT_PAGES);
 
@@ -308,6 +310,32 @@ static void lg_setup_gdt(struct lguest *lg, struct lguest_ro_state *state)
 	}
 	state->guest_gdt_desc.d.size = GDT_SIZE - 1;
 	state->guest_gdt_desc.d.address = (unsigned long)state->guest_gdt;
+}
+
+/*
+ * An iret to a 16-bit stack segment loads only the low half of %esp: the
+ * high half stays what the switcher's was, an address in its slot, and the
+ * guest's own high half is lost (native Linux has the same problem, and
+ * its espfix).  So for such a guest the switcher pops the registers and
+ * irets through a ring 0 stack segment of its own, whose offsets have the
+ * guest's high half: at the iret %esp is the guest's high half with a low
+ * half of 0 (so the frame's 20 bytes carry into nothing), and the
+ * segment's base makes that the linear address of the frame.
+ */
+static void lg_setup_espfix(struct lguest *lg, struct lguest_pages *pages)
+{
+	struct lguest_ro_state *state = &pages->state;
+	u32 frame = (unsigned long)&pages->regs.eip;
+	u32 iret_esp = lg->regs.esp & 0xffff0000;
+	struct desc_struct d = GDT_ENTRY_INIT(DESC_DATA32, frame - iret_esp,
+					      0xfffff);
+
+	state->espfix.ss = 0;
+	if (!lguest_segment_is_16bit(lg, lg->regs.ss))
+		return;
+	state->guest_gdt[GDT_ENTRY_LGUEST_ESPFIX] = d;
+	state->espfix.esp = iret_esp - offsetof(struct lg_frame, eip);
+	state->espfix.ss = LGUEST_ESPFIX_SS;
 }
 
 /*
@@ -650,6 +678,7 @@ bool lguest_arch_run_guest(struct lguest *lg)
 	pages = lg_cpu_pages(cpu);
 	lg_clear_register_page(lg, pages);
 	lg_setup_gdt(lg, &pages->state);
+	lg_setup_espfix(lg, pages);
 	lg_map_ldt(lg, cpu);
 	lg_setup_idt(lg, &pages->state);
 	lg_setup_tss(lg, pages);

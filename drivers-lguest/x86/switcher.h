@@ -24,6 +24,13 @@
 #define GDT_ENTRY_LGUEST_DS	11
 #define LGUEST_CS		(GDT_ENTRY_LGUEST_CS * 8)
 #define LGUEST_DS		(GDT_ENTRY_LGUEST_DS * 8)
+/*
+ * And, in the guest's GDT only, the switcher's espfix stack segment (see
+ * lg_setup_espfix()), in the double-fault TSS's slot, which a guest has
+ * no use for and cannot write.
+ */
+#define GDT_ENTRY_LGUEST_ESPFIX	GDT_ENTRY_DOUBLEFAULT_TSS
+#define LGUEST_ESPFIX_SS	(GDT_ENTRY_LGUEST_ESPFIX * 8)
 
 #define SWITCHER_TEXT_PAGES	1
 #define SWITCHER_LDT_PAGES	16	/* LDT_ENTRIES descriptors */
@@ -51,6 +58,7 @@
 #define LGUEST_PAGES_host_traps		(PAGE_SIZE + 72)
 #define LGUEST_PAGES_clear_cpu_buf	(PAGE_SIZE + 76)
 #define LGUEST_PAGES_verw_sel		(PAGE_SIZE + 80)
+#define LGUEST_PAGES_espfix		(PAGE_SIZE + 84)
 
 /* Offsets of trapnum and errcode in struct lg_frame. */
 #define LG_FRAME_trapnum	(11 * 4)
@@ -121,6 +129,14 @@ struct lguest_ro_state {
 	/* Clear the CPU's buffers (VERW) on the way in; see switcher.rst. */
 	u32 clear_cpu_buf;
 	u32 verw_sel;			/* a data segment for VERW */
+	/*
+	 * For a guest on a 16-bit stack segment: the %esp and %ss the
+	 * switcher pops the guest's registers with (lss); %ss 0 for none.
+	 */
+	struct {
+		u32 esp;
+		u32 ss;
+	} espfix;
 	struct x86_hw_tss guest_tss;
 	struct desc_struct guest_gdt[GDT_ENTRIES];
 	gate_desc guest_idt[IDT_ENTRIES];

@@ -119,6 +119,15 @@ SYM_INNER_LABEL(switch_to_guest, SYM_L_GLOBAL)
 	je	2f
 	verw	%ss:LGUEST_PAGES_verw_sel(%eax)
 2:
+	/*
+	 * A 16-bit stack segment keeps the upper half of our %esp through
+	 * the iret: pop from the same place through a segment whose offsets
+	 * have the guest's upper half instead (lss: both at once).
+	 */
+	cmpl	$0, (LGUEST_PAGES_espfix + 4)(%eax)
+	je	3f
+	lss	LGUEST_PAGES_espfix(%eax), %esp
+3:
 	/* Pop the guest's registers off the register page and go. */
 	popl	%eax
 	popl	%ebx
@@ -206,7 +215,8 @@ back_to_host:
 
 /*
  * This CPU's struct lguest_pages, into \reg, from the IDT register: only
- * %ss and the stack are used (the data segments may be the guest's).
+ * %ss and the stack are used (the data segments may be the guest's, and
+ * %ss the espfix segment, whose offsets are not linear addresses).
  */
 .macro PAGES_FROM_IDT reg
 	subl	$8, %esp
@@ -243,9 +253,12 @@ fail_entry:
 	orl	$LGUEST_TRAP_IN_SWITCHER, %edx
 	movl	8(%esp), %ecx
 	PAGES_FROM_IDT %eax
+	/* A flat %ss again (it may be the espfix one): no trap in between. */
+	movl	$LGUEST_DS, %ebx
+	movl	%ebx, %ss
 	leal	LGUEST_PAGES_regs(%eax), %esp
-	movl	%edx, %ss:LG_FRAME_trapnum(%esp)
-	movl	%ecx, %ss:LG_FRAME_errcode(%esp)
+	movl	%edx, LG_FRAME_trapnum(%esp)
+	movl	%ecx, LG_FRAME_errcode(%esp)
 	jmp	back_to_host
 
 /*
@@ -258,20 +271,24 @@ fail_entry:
  * So the one write is made with CR0.WP off, which only ring 0 can do.
  */
 defer_to_host:
+	pushl	%ds
 	pushl	%eax
 	pushl	%ecx
 	pushl	%edx
+	movl	$LGUEST_DS, %edx		/* %ds may be the guest's */
+	movl	%edx, %ds
 	PAGES_FROM_IDT %eax
-	movl	12(%esp), %ecx			/* the vector */
+	movl	16(%esp), %ecx			/* the vector */
 	movl	%cr0, %edx
 	andl	$~X86_CR0_WP, %edx
 	movl	%edx, %cr0
-	btsl	%ecx, %ss:LGUEST_PAGES_host_traps(%eax)
+	btsl	%ecx, LGUEST_PAGES_host_traps(%eax)
 	orl	$X86_CR0_WP, %edx
 	movl	%edx, %cr0
 	popl	%edx
 	popl	%ecx
 	popl	%eax
+	popl	%ds
 	/* Fall through. */
 
 /*

@@ -107,6 +107,7 @@
 #include "../../kselftest.h"	/* __printf(), __noreturn, KSFT_* */
 
 #define LG_DEV			"/dev/lguest"
+#define LG_MODULE_REFCNT	"/sys/module/lg/refcnt"
 #define LG_DEFAULT_MEM_SIZE	(4u << 20)
 #define LG_STACK_PAGES		4
 #define LG_GUEST_POOL_PAGES	64
@@ -205,6 +206,10 @@ struct lg_vm {
 /* ---- launcher side ---- */
 
 bool lg_dev_present(void);
+/* lg.ko's reference count, or -1 if there is none to read (built in). */
+int lg_module_refcnt(void);
+/* Wait up to 5 s for it to be @want (closed files go asynchronously). */
+int lg_wait_module_refcnt(int want);
 struct lg_vm *lg_vm_create(size_t mem_size, void (*guest_code)(void));
 void lg_vm_free(struct lg_vm *vm);
 
@@ -328,6 +333,7 @@ uint32_t guest_alloc_page(void);
 bool guest_map_page(uint32_t vaddr, uint32_t paddr, uint32_t flags);
 uint32_t *guest_pte(uint32_t vaddr);
 uint32_t guest_enter_user(uint32_t eip, uint32_t esp);
+uint32_t guest_enter_user_ss(uint32_t eip, uint32_t esp, uint32_t ss);
 void guest_return_from_user(struct lg_trap_frame *frame, uint32_t value);
 
 /* In guest_entry.S. */

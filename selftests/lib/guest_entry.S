@@ -69,9 +69,10 @@ lg_trap_common:
 
 /*
  * uint32_t guest_enter_user(uint32_t eip, uint32_t esp)
+ * uint32_t guest_enter_user_ss(uint32_t eip, uint32_t esp, uint32_t ss)
  *
- * Run code at CPL 3 (cs LG_USER_CS, ss LG_USER_DS) from @eip with stack
- * @esp.  There is no way back but a trap: its handler calls
+ * Run code at CPL 3 (cs LG_USER_CS, ss LG_USER_DS or @ss) from @eip with
+ * stack @esp.  There is no way back but a trap: its handler calls
  * guest_return_from_user(frame, value), which makes the handler's iret
  * land in lg_user_return, and this function returns value.  Traps from
  * CPL 3 run on the stack set with LHCALL_SET_STACK, so this stack is
@@ -80,6 +81,17 @@ lg_trap_common:
 	.globl guest_enter_user
 	.type guest_enter_user, @function
 guest_enter_user:
+	pushl	$LG_USER_DS
+	pushl	12(%esp)		/* esp */
+	pushl	12(%esp)		/* eip */
+	call	guest_enter_user_ss
+	addl	$12, %esp
+	ret
+	.size guest_enter_user, . - guest_enter_user
+
+	.globl guest_enter_user_ss
+	.type guest_enter_user_ss, @function
+guest_enter_user_ss:
 	pushl	%ebp
 	pushl	%ebx
 	pushl	%esi
@@ -87,13 +99,13 @@ guest_enter_user:
 	movl	%esp, lg_user_saved_esp
 	movl	20(%esp), %eax
 	movl	24(%esp), %ecx
-	pushl	$LG_USER_DS
+	pushl	28(%esp)
 	pushl	%ecx
 	pushfl
 	pushl	$LG_USER_CS
 	pushl	%eax
 	iret
-	.size guest_enter_user, . - guest_enter_user
+	.size guest_enter_user_ss, . - guest_enter_user_ss
 
 /*
  * Reached by iret at CPL 1 from a trap handler, on the trap stack, with

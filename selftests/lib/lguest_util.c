@@ -44,6 +44,30 @@ bool lg_dev_present(void)
 	return access(LG_DEV, F_OK) == 0;
 }
 
+int lg_module_refcnt(void)
+{
+	FILE *f = fopen(LG_MODULE_REFCNT, "r");
+	int n;
+
+	if (!f)
+		return -1;
+	if (fscanf(f, "%d", &n) != 1)
+		n = -1;
+	fclose(f);
+	return n;
+}
+
+int lg_wait_module_refcnt(int want)
+{
+	int ms, n = lg_module_refcnt();
+
+	for (ms = 0; n >= 0 && n != want && ms < 5000; ms += 10) {
+		usleep(10 * 1000);
+		n = lg_module_refcnt();
+	}
+	return n;
+}
+
 uint32_t lg_vm_alloc_page(struct lg_vm *vm)
 {
 	uint32_t gpa = vm->next_page;
