@@ -2090,8 +2090,10 @@ TEST(register_page_not_shared_between_guests)
  * as it set it, however often the host stops and resumes it: an iret to a
  * 16-bit %ss loads only the low half, so without the switcher's espfix
  * the high half would become the switcher's own, an address of the host.
- * The program sets %esp to 0x12340ff0 on a 16-bit segment, spins through
- * many host interrupts, and traps; the guest kernel looks at its %esp.
+ * The program, on a 16-bit segment, sets %esp to 0x12340ff0 itself (the
+ * guest kernel's own iret to it keeps the guest kernel's high half, as
+ * natively without espfix), spins through many host interrupts, and
+ * traps; the guest kernel looks at its %esp.
  */
 #define ESP16_HIGH	0x12340000u
 #define ESP16		(ESP16_HIGH | 0xff0)
@@ -2123,9 +2125,11 @@ static GUEST_CODE void guest_esp_on_16bit_ss(void)
 
 TEST(esp_high_half_on_16bit_stack)
 {
-	/* movl $0x4000000, %ecx; 1: decl %ecx; jnz 1b; ud2 */
+	/* movl $ESP16, %esp; movl $0x4000000, %ecx; 1: decl %ecx; jnz 1b; ud2 */
 	static const uint8_t code[] = {
-		0xb9, 0x00, 0x00, 0x00, 0x04, 0x49, 0x75, 0xfd, 0x0f, 0x0b,
+		0xbc, ESP16 & 0xff, (ESP16 >> 8) & 0xff, (ESP16 >> 16) & 0xff,
+		ESP16 >> 24, 0xb9, 0x00, 0x00, 0x00, 0x04, 0x49, 0x75, 0xfd,
+		0x0f, 0x0b,
 	};
 	struct lg_vm *vm;
 
