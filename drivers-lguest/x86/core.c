@@ -37,6 +37,9 @@ static unsigned int lg_nr_switcher_pages;
 /* For each CPU, the page-table page guests see the switcher through. */
 static pte_t *lg_guest_switcher_pte[SWITCHER_MAX_CPUS];
 
+/* The host's EFER, which lg_host_state_off() needs on every entry. */
+static u64 lg_host_efer;
+
 /* The far pointer "lcall" jumps through: the switcher's entry. */
 static struct {
 	unsigned long offset;
@@ -226,6 +229,8 @@ int __init lguest_arch_host_init(void)
 	/* The guest's FPU state is kept with fxsave. */
 	if (!boot_cpu_has(X86_FEATURE_FXSR))
 		return -ENODEV;
+	if (rdmsrl_safe(MSR_EFER, &lg_host_efer))
+		lg_host_efer = 0;
 	if (end_switcher_text - start_switcher_text >
 	    SWITCHER_TEXT_PAGES * PAGE_SIZE)
 		return -E2BIG;
@@ -515,15 +520,21 @@ struct lg_host_msrs {
  * through the host's linear addresses, which mean guest memory (or
  * nothing) while the guest's page tables are loaded; DEBUGCTL also holds
  * branch single-stepping (BTF) and LBR recording, the host's business.
+ *
+ * This runs on every entry, so it reads no MSR it need not: Linux keeps
+ * SYSENTER_CS in its TSS's ss1 (only on CPUs that report SEP: the others
+ * are asked), and EFER does not change after boot (read once, as KVM
+ * does, by lguest_arch_host_init()).
  */
 static void lg_host_state_off(struct lg_host_msrs *h)
 {
-	if (rdmsrl_safe(MSR_IA32_SYSENTER_CS, &h->sysenter_cs))
+	if (boot_cpu_has(X86_FEATURE_SEP))
+		h->sysenter_cs = this_cpu_read(cpu_tss_rw.x86_tss.ss1);
+	else if (rdmsrl_safe(MSR_IA32_SYSENTER_CS, &h->sysenter_cs))
 		h->sysenter_cs = 0;
 	if (h->sysenter_cs)
 		wrmsrl(MSR_IA32_SYSENTER_CS, 0);
-	if (rdmsrl_safe(MSR_EFER, &h->efer))
-		h->efer = 0;
+	h->efer = lg_host_efer;
 	if (h->efer & EFER_SCE)
 		wrmsrl(MSR_EFER, h->efer & ~EFER_SCE);
 	h->pebs_enable = 0;
