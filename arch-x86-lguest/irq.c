@@ -78,10 +78,20 @@ int lguest_setup_irq(unsigned int irq)
 	return 0;
 }
 
-/* x86_init.irqs.intr_init: every external vector to the common entry. */
+/*
+ * x86_init.irqs.intr_init: every external vector to the common entry, and
+ * every line past the console's ready for the launcher's devices, which
+ * the virtio_mmio driver finds on the command line with their line numbers
+ * ("virtio_mmio.device=4K@0x...:2") and requests like any other interrupt.
+ */
 static void __init lguest_init_IRQ(void)
 {
+	unsigned int irq;
+
 	idt_setup_apic_and_irq_gates();
+	for (irq = LGUEST_IRQ_CONSOLE + 1; irq < LGUEST_DATA_NR_IRQS; irq++)
+		if (lguest_setup_irq(irq))
+			pr_warn("lguest: no interrupt line %u\n", irq);
 }
 
 void __init lguest_init_irq_ops(void)

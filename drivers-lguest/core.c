@@ -87,6 +87,8 @@ static const char * const lg_exit_names[LG_EXIT_NR] = {
 	[LG_EXIT_TRAP]		= "trap",
 	[LG_EXIT_HOST_IRQ]	= "host_irq",
 	[LG_EXIT_HALT]		= "halt",
+	[LG_EXIT_MMIO]		= "mmio",
+	[LG_EXIT_IOEVENTFD]	= "ioeventfd",
 };
 
 /* One line per reason; the counts move while the guest runs. */
@@ -119,6 +121,7 @@ int lguest_setup(struct lguest *lg)
 	lg->id = atomic64_inc_return(&next_id);
 	init_waitqueue_head(&lg->irq_wait);
 	lguest_init_timer(lg);
+	lguest_init_mmio(lg);
 	lg_debugfs_add(lg);
 	lguest_init_gdt(lg);
 	lguest_arch_setup(lg);
@@ -131,12 +134,15 @@ void lguest_teardown(struct lguest *lg)
 	hrtimer_cancel(&lg->timer);
 	lguest_free_pagetables(lg);
 	lguest_free_ldt(lg);
+	lguest_free_mmio(lg);
 }
 
 /* The guest trapped: deal with it, or give it back to the guest. */
 static void lg_handle_trap(struct lguest *lg)
 {
 	unsigned int trap = lg->regs.trapnum;
+	enum lg_fault fault;
+	u32 gpa;
 
 	if (trap >= LGUEST_TRAP_IN_SWITCHER) {
 		/* The error code holds the faulting switcher address. */
@@ -154,8 +160,14 @@ static void lg_handle_trap(struct lguest *lg)
 		lguest_do_hypercall(lg);
 		return;
 	case X86_TRAP_PF:
+		fault = lguest_demand_page(lg, lg->regs.cr2, &lg->regs.errcode,
+					   &gpa);
+		if (fault == LG_FAULT_DEVICE) {
+			lguest_mmio_access(lg, gpa, lg->regs.errcode);
+			return;
+		}
 		lg->exits[LG_EXIT_PAGE_FAULT]++;
-		if (lguest_demand_page(lg, lg->regs.cr2, &lg->regs.errcode))
+		if (fault == LG_FAULT_FIXED)
 			return;
 		break;
 	default:
@@ -197,6 +209,7 @@ static void lg_complete_exit(struct lguest *lg, const struct lguest_run *run)
 		lg->regs.eax = run->hypercall.ret;
 		lg->hcall_pending = false;
 	}
+	lguest_mmio_complete(lg, run->mmio.data);
 }
 
 static int lg_run_loop(struct lguest *lg, struct lguest_run *run)

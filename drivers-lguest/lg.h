@@ -12,6 +12,7 @@
 #include <linux/bitops.h>
 #include <linux/compiler_types.h>
 #include <linux/hrtimer.h>
+#include <linux/list.h>
 #include <linux/init.h>
 #include <linux/lguest.h>
 #include <linux/mutex.h>
@@ -50,6 +51,28 @@ struct lg_pgdir {
 	pgd_t *pgdir;
 };
 
+/* Devices (mmio.c): how many windows and eventfd bindings a guest may have. */
+#define LG_MAX_MMIO_WINDOWS	32
+#define LG_MAX_IOEVENTFDS	256
+
+/* A device window: guest-physical [@start, @end), beyond guest memory. */
+struct lg_mmio_window {
+	u64 start, end;
+};
+
+/**
+ * struct lg_mmio_read - an MMIO read the launcher has yet to answer
+ * @pending:	the last exit was an MMIO read
+ * @reg:	the register the instruction loads (x86 numbering)
+ * @size:	how many of its low bytes the value replaces
+ * @byte_high:	the register is %ah, %ch, %dh or %bh (@reg 4-7, one byte)
+ */
+struct lg_mmio_read {
+	bool pending;
+	u8 reg, size;
+	bool byte_high;
+};
+
 /*
  * Exit reasons counted per guest, shown in debugfs as
  * lguest/<launcher pid>-<guest id>/exits: what benchmarks divide by.
@@ -60,6 +83,8 @@ enum lg_exit {
 	LG_EXIT_TRAP,
 	LG_EXIT_HOST_IRQ,
 	LG_EXIT_HALT,
+	LG_EXIT_MMIO,
+	LG_EXIT_IOEVENTFD,
 	LG_EXIT_NR
 };
 
@@ -89,6 +114,14 @@ enum lg_exit {
  * @irq_raised:	an interrupt was raised since the run loop last delivered
  *		(see lguest_arch_run_guest())
  * @id:		a number no other guest of this module's life has
+ * @mmio_lock:	protects @windows, @nr_windows, @ioeventfds and
+ *		@nr_ioeventfds, which LGUEST_ADD_MMIO_WINDOW and
+ *		LGUEST_IOEVENTFD change without @lock (a device thread may
+ *		bind an eventfd while the guest runs)
+ * @windows:	the device windows (LGUEST_ADD_MMIO_WINDOW)
+ * @nr_windows:	how many of @windows are in use
+ * @ioeventfds:	the writes bound to eventfds (struct lg_ioeventfd)
+ * @nr_ioeventfds: how many there are
  *
  * The rest is only touched by the run loop and the hypercalls, under @lock:
  * @lguest_data: guest-physical address of the guest's struct lguest_data,
@@ -124,6 +157,7 @@ enum lg_exit {
  * @dead:	the guest was killed, for @dead_reason
  * @exit:	a pending exit to the launcher, if @exit.exit_reason is set
  * @hcall_pending: the guest waits for a launcher hypercall's result
+ * @mmio_read:	the guest waits for the value of an MMIO read
  * @halted:	the guest is waiting for an interrupt (LHCALL_HALT)
  * @exits:	exit counters, by enum lg_exit (read without locking)
  * @debugfs:	this guest's debugfs directory
@@ -140,6 +174,11 @@ struct lguest {
 	struct task_struct *vcpu_task;
 	bool irq_raised;
 	u64 id;
+	struct mutex mmio_lock;		/* see the kernel-doc above */
+	struct lg_mmio_window windows[LG_MAX_MMIO_WINDOWS];
+	unsigned int nr_windows;
+	struct list_head ioeventfds;
+	unsigned int nr_ioeventfds;
 
 	u32 lguest_data;
 	unsigned int async_next;
@@ -163,6 +202,7 @@ struct lguest {
 	char dead_reason[LGUEST_REASON_LEN];
 	struct lguest_run exit;
 	bool hcall_pending;
+	struct lg_mmio_read mmio_read;
 	bool halted;
 	unsigned long exits[LG_EXIT_NR];
 	struct dentry *debugfs;
@@ -211,12 +251,30 @@ void lguest_set_ldt(struct lguest *lg, u32 gva, u32 entries);
 void lguest_free_ldt(struct lguest *lg);
 bool lguest_segment_is_16bit(struct lguest *lg, u32 sel);
 
+/* mmio.c: device windows and eventfd kicks. */
+void lguest_init_mmio(struct lguest *lg);
+void lguest_free_mmio(struct lguest *lg);
+void lguest_mmio_access(struct lguest *lg, u32 gpa, u32 errcode);
+void lguest_mmio_complete(struct lguest *lg, u32 data);
+long lguest_check_extension(unsigned long cap);
+long lguest_add_mmio_window(struct lguest *lg,
+			    const struct lguest_mmio_window __user *uwin);
+long lguest_ioeventfd(struct lguest *lg,
+		      const struct lguest_ioeventfd __user *ue);
+
 /* page_tables.c: shadow paging. */
 int lguest_init_pagetables(struct lguest *lg);
 void lguest_free_pagetables(struct lguest *lg);
 bool lguest_prepare_pagetables(struct lguest *lg);
 unsigned long lguest_shadow_cr3(struct lguest *lg, pte_t *switcher_pte);
-bool lguest_demand_page(struct lguest *lg, u32 vaddr, u32 *errcode);
+/* What lguest_demand_page() made of a page fault. */
+enum lg_fault {
+	LG_FAULT_FIXED,		/* the shadow now maps it: run the guest on */
+	LG_FAULT_GUEST,		/* the guest's tables forbid it: reflect it */
+	LG_FAULT_DEVICE,	/* beyond guest memory: see mmio.c */
+};
+enum lg_fault lguest_demand_page(struct lguest *lg, u32 vaddr, u32 *errcode,
+				 u32 *gpa);
 void lguest_set_kernel_address(struct lguest *lg, u32 kernel_address);
 void lguest_new_pagetable(struct lguest *lg, u32 gpgdir);
 void lguest_flush_tlb(struct lguest *lg, u32 kernel);

@@ -340,6 +340,12 @@ static unsigned int lg_known_cmd(unsigned int cmd)
 		return LGUEST_SET_REGS;
 	case _IOC_NR(LGUEST_IRQ):
 		return LGUEST_IRQ;
+	case _IOC_NR(LGUEST_CHECK_EXTENSION):
+		return LGUEST_CHECK_EXTENSION;
+	case _IOC_NR(LGUEST_ADD_MMIO_WINDOW):
+		return LGUEST_ADD_MMIO_WINDOW;
+	case _IOC_NR(LGUEST_IOEVENTFD):
+		return LGUEST_IOEVENTFD;
 	}
 	return 0;
 }
@@ -364,6 +370,8 @@ static long lg_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 		return arg ? -EINVAL : LGUEST_API_VERSION;
 	case LGUEST_INIT:
 		return lg_init(lg, argp);
+	case LGUEST_CHECK_EXTENSION:
+		return lguest_check_extension(arg);
 	}
 
 	err = lg_check_caller(lg);
@@ -379,6 +387,10 @@ static long lg_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 		return lg_set_regs(lg, argp);
 	case LGUEST_IRQ:
 		return lg_irq(lg, argp);
+	case LGUEST_ADD_MMIO_WINDOW:
+		return lguest_add_mmio_window(lg, argp);
+	case LGUEST_IOEVENTFD:
+		return lguest_ioeventfd(lg, argp);
 	}
 	return -ENOTTY;
 }

@@ -325,11 +325,15 @@ static pte_t make_shadow(struct page *page, u32 gpgd, u32 gpte)
 
 /*
  * A page fault at vaddr: if the guest's own tables allow the access, fill
- * in the shadow and return true (the guest just retries); if not, return
- * false and the fault is the guest's.  Its error code then says what the
- * guest's tables say: "present" is about the guest's entry, not ours.
+ * in the shadow (LG_FAULT_FIXED: the guest just retries); if not, the
+ * fault is the guest's (LG_FAULT_GUEST).  Its error code then says what
+ * the guest's tables say: "present" is about the guest's entry, not ours.
+ * An entry that maps something beyond guest memory is never shadowed: the
+ * access goes to mmio.c, with its guest-physical address in *gpa
+ * (LG_FAULT_DEVICE).
  */
-bool lguest_demand_page(struct lguest *lg, u32 vaddr, u32 *errcode)
+enum lg_fault lguest_demand_page(struct lguest *lg, u32 vaddr, u32 *errcode,
+				 u32 *gpa)
 {
 	u32 gpgd, pte_gpa, gpte, gpfn;
 	struct page *page;
@@ -337,34 +341,33 @@ bool lguest_demand_page(struct lguest *lg, u32 vaddr, u32 *errcode)
 
 	if (!guest_walk(lg, vaddr, &gpgd, &pte_gpa, &gpte)) {
 		*errcode &= ~X86_PF_PROT;
-		return false;
+		return LG_FAULT_GUEST;
 	}
 	if (!access_ok_for(gpgd, gpte, *errcode)) {
 		*errcode |= X86_PF_PROT;
-		return false;
+		return LG_FAULT_GUEST;
 	}
 
 	gpfn = gpte >> PAGE_SHIFT;
-	if (gpfn >= lg->mem_size >> PAGE_SHIFT) {
-		kill_guest(lg, "page table maps %#x beyond guest memory",
-			   gpfn << PAGE_SHIFT);
-		return false;
+	if (gpfn >= guest_frames(lg)) {
+		*gpa = (gpte & PAGE_MASK) | offset_in_page(vaddr);
+		return LG_FAULT_DEVICE;
 	}
 
 	gpte |= _PAGE_ACCESSED;
 	if (*errcode & X86_PF_WRITE)
 		gpte |= _PAGE_DIRTY;
 	if (!lg_write(lg, pte_gpa, &gpte, 4))
-		return false;
+		return LG_FAULT_FIXED;
 
 	spte = shadow_pte(lg, vaddr);
 	if (!spte)
-		return false;
+		return LG_FAULT_FIXED;
 	page = pin_guest_page(lg, array_index_nospec(gpfn, guest_frames(lg)));
 	if (!page)
-		return false;
+		return LG_FAULT_FIXED;
 	*spte = make_shadow(page, gpgd, gpte);
-	return true;
+	return LG_FAULT_FIXED;
 }
 
 /*
@@ -504,6 +507,6 @@ void lguest_map_stack(struct lguest *lg)
 		    !lguest_gva_to_gpa(lg, vaddr, true, &gpa))
 			continue;
 		errcode = X86_PF_WRITE;
-		lguest_demand_page(lg, vaddr, &errcode);
+		lguest_demand_page(lg, vaddr, &errcode, &gpa);
 	}
 }

@@ -4,7 +4,7 @@
 . "$(dirname "$0")/lib.sh"
 
 PKGS=(build-essential gcc-multilib lib32z1-dev bc flex bison libelf-dev libssl-dev
-      cpio xz-utils zstd kmod file rsync git ccache python3 perl
+      cpio xz-utils zstd kmod file rsync git ccache python3 perl e2fsprogs
       qemu-system-x86 sparse coccinelle ocaml-nox
       python3-ply python3-git)
 

@@ -1,6 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * The lguest launcher: the guest's console on stdin and stdout.
+ * The lguest launcher: the hypercall console, on stdin and stdout.
+ *
+ * This is the guest's first console (hvc0), there from the first
+ * instruction: early boot messages and panics go out through it.  When the
+ * virtio console (vcon.c) is there, it has stdin, and this one is output
+ * only: LHCALL_CONSOLE_READ finds nothing.
  *
  * The guest reaches it with two hypercalls (<asm/lguest_para.h>).  Output
  * is written out straight away.  Input is pulled by the guest: a thread
@@ -22,67 +27,21 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
-#include <termios.h>
-#include <time.h>
 #include <unistd.h>
 #include <sys/ioctl.h>
 
 #include "lguest.h"
 
 #define CONSOLE_REARM_MS	100
-#define CTRL_C			0x03
-#define CTRL_C_STOP		3	/* that many ^C ... */
-#define CTRL_C_WINDOW_NS	1000000000LL	/* ... within a second */
 
 static struct {
-	struct termios saved;		/* the terminal as we found it */
-	atomic_bool raw;		/* stdin is a terminal in raw mode */
 	int wake[2];			/* pipe to wake the input thread */
 	pthread_t thread;
+	bool running;			/* the thread is */
 	int fd;				/* the guest's /dev/lguest */
 	atomic_bool eof;		/* stdin is done: stop polling it */
 	atomic_bool quit;		/* the input thread should end */
-	bool out_broken;		/* writing stdout failed */
-	int ctrl_c;			/* ^C seen in a row ... */
-	long long ctrl_c_first;		/* ... the first at this time */
 } con = { .wake = { -1, -1 } };
-
-/* Called from signal handlers too: only async-signal-safe calls. */
-void console_restore_tty(void)
-{
-	if (atomic_load(&con.raw))
-		tcsetattr(STDIN_FILENO, TCSANOW, &con.saved);
-}
-
-/*
- * Raw mode as cfmakeraw() makes it, except for output processing: stdout
- * and stderr are usually this terminal too, and "\n" must stay "\r\n"
- * for the guest's console and for our own messages.
- */
-static void console_raw(void)
-{
-	struct termios t;
-
-	if (!isatty(STDIN_FILENO) || tcgetattr(STDIN_FILENO, &con.saved))
-		return;
-	t = con.saved;
-	cfmakeraw(&t);
-	t.c_oflag |= OPOST | ONLCR;
-	if (tcsetattr(STDIN_FILENO, TCSANOW, &t)) {
-		pr_verbose(1, "console: cannot set raw mode: %s",
-			   strerror(errno));
-		return;
-	}
-	atomic_store(&con.raw, true);
-	atexit(console_restore_tty);
-}
-
-void console_init(void)
-{
-	if (pipe2(con.wake, O_CLOEXEC | O_NONBLOCK))
-		die("console: pipe: %s", strerror(errno));
-	console_raw();
-}
 
 /* A full pipe wakes the thread as well: losing the byte is fine. */
 static void console_wake(void)
@@ -159,14 +118,19 @@ static void *console_input(void *unused)
 }
 
 /*
- * Start the input thread for guest @g.  It gets no signals: SIGINT and
- * friends must reach the main thread, to interrupt LGUEST_RUN.
+ * Start the input thread for guest @g, unless the virtio console reads
+ * stdin.  It gets no signals: SIGINT and friends must reach the main
+ * thread, to interrupt LGUEST_RUN.
  */
-void console_start(struct lg_guest *g)
+static void console_start(struct lg_guest *g)
 {
 	sigset_t all, old;
 	int err;
 
+	if (term_input_claimed())
+		return;
+	if (con.wake[0] < 0 && pipe2(con.wake, O_CLOEXEC | O_NONBLOCK))
+		die("console: pipe: %s", strerror(errno));
 	con.fd = g->fd;
 	atomic_store(&con.quit, false);
 	sigfillset(&all);
@@ -176,76 +140,27 @@ void console_start(struct lg_guest *g)
 	if (err)
 		die("console: cannot start the input thread: %s",
 		    strerror(err));
+	con.running = true;
 }
 
 /* Stop the input thread before its guest goes away. */
-void console_stop(void)
+static void console_stop(struct lg_guest *g)
 {
+	(void)g;
+	if (!con.running)
+		return;
 	atomic_store(&con.quit, true);
 	console_wake();
 	pthread_join(con.thread, NULL);
-}
-
-static long long now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000000000LL + ts.tv_nsec;
-}
-
-/* In raw mode, ^C goes to the guest; three in a second stop us. */
-static void console_check_ctrl_c(const u8 *buf, size_t len)
-{
-	size_t i;
-
-	if (!atomic_load(&con.raw))
-		return;
-	for (i = 0; i < len; i++) {
-		if (buf[i] != CTRL_C) {
-			con.ctrl_c = 0;
-			continue;
-		}
-		if (!con.ctrl_c || now_ns() - con.ctrl_c_first >
-				   CTRL_C_WINDOW_NS) {
-			con.ctrl_c = 0;
-			con.ctrl_c_first = now_ns();
-		}
-		if (++con.ctrl_c == CTRL_C_STOP)
-			atomic_store(&lg_stop_signal, SIGINT);
-	}
-}
-
-/* Write all of @buf, whatever signals and a non-blocking fd do. */
-static bool write_all(int fd, const u8 *buf, size_t len)
-{
-	struct pollfd pfd = { .fd = fd, .events = POLLOUT };
-	ssize_t n;
-
-	while (len) {
-		n = write(fd, buf, len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0 && errno == EAGAIN) {
-			poll(&pfd, 1, -1);
-			continue;
-		}
-		if (n < 0)
-			return false;
-		buf += n;
-		len -= n;
-	}
-	return true;
+	con.running = false;
 }
 
 /*
  * LHCALL_CONSOLE_WRITE: at most LGUEST_CONSOLE_MAX bytes at a time; the
- * result is the number written.  If stdout fails (a terminal that went
- * away; a closed pipe is SIGPIPE, which ends us), the output is dropped
- * and reported as written, as a serial line with nothing attached would:
- * the guest has nothing better to do with it.
+ * result is the number written.  Output term_write() drops is reported
+ * as written too.
  */
-u32 console_write(struct lg_guest *g, u32 gpa, u32 len)
+static u32 console_write(struct lg_guest *g, u32 gpa, u32 len)
 {
 	const u8 *buf;
 
@@ -257,11 +172,7 @@ u32 console_write(struct lg_guest *g, u32 gpa, u32 len)
 			   gpa, len);
 		return -EINVAL;
 	}
-	if (!con.out_broken && !write_all(STDOUT_FILENO, buf, len)) {
-		pr_err("console output: %s; dropping it from now on",
-		       strerror(errno));
-		con.out_broken = true;
-	}
+	term_write(buf, len);
 	return len;
 }
 
@@ -295,7 +206,7 @@ static u32 console_read_now(u8 *buf, u32 len)
  * the guest's buffer; the result is the number read, 0 if none is waiting
  * or stdin has ended.
  */
-u32 console_read(struct lg_guest *g, u32 gpa, u32 len)
+static u32 console_read(struct lg_guest *g, u32 gpa, u32 len)
 {
 	u8 *buf;
 	u32 n = 0;
@@ -308,9 +219,35 @@ u32 console_read(struct lg_guest *g, u32 gpa, u32 len)
 			   gpa, len);
 		return -EINVAL;
 	}
-	if (len && !atomic_load(&con.eof))
+	if (len && con.running && !atomic_load(&con.eof))
 		n = console_read_now(buf, len);
-	console_check_ctrl_c(buf, n);
-	console_wake();
+	term_check_ctrl_c(buf, n);
+	if (con.running)
+		console_wake();
 	return n;
 }
+
+static bool console_hypercall(struct lg_guest *g, struct lguest_run *run)
+{
+	const u32 *arg = run->hypercall.args;
+
+	switch (run->hypercall.nr) {
+	case LHCALL_CONSOLE_WRITE:
+		run->hypercall.ret = console_write(g, arg[0], arg[1]);
+		return true;
+	case LHCALL_CONSOLE_READ:
+		run->hypercall.ret = console_read(g, arg[0], arg[1]);
+		return true;
+	}
+	return false;
+}
+
+static const struct lg_device_ops console_ops = {
+	.name		= "console",
+	.order		= LG_ORDER_CONSOLE,
+	.start		= console_start,
+	.stop		= console_stop,
+	.hypercall	= console_hypercall,
+};
+
+lg_device(console_ops);

@@ -2,14 +2,23 @@
 /*
  * The lguest launcher: declarations shared by its files.
  *
- * main.c runs the guest, kernel.c reads the kernel image, boot.c lays out
- * guest memory for the boot protocol, console.c is the guest's console,
- * util.c has the error and file helpers.  The boot protocol and the exit
- * statuses are described in Documentation/virt/lguest/launcher.rst.
+ * The core: main.c runs the guest, kernel.c reads the kernel image, boot.c
+ * lays out guest memory for the boot protocol, device.c keeps the list of
+ * devices, term.c owns the terminal, util.c has the error and file helpers.
+ *
+ * The devices hang off the core, never the other way round: each one
+ * registers a struct lg_device_ops (options, start, stop, the exits it
+ * serves) from a constructor, and main.c only ever walks that list.
+ * console.c is the hypercall console; virtio.c is the virtio-mmio
+ * transport (virtio.h), which vcon.c, blk.c, net.c and rng.c use.
+ *
+ * The boot protocol and the exit statuses are described in
+ * Documentation/virt/lguest/launcher.rst, the devices in devices.rst.
  */
 #ifndef LGUEST_LAUNCHER_H
 #define LGUEST_LAUNCHER_H
 
+#include <getopt.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -96,13 +105,71 @@ void kernel_load(const struct lg_kernel *k, u8 *mem);
 void boot_check(struct lg_boot *b);
 void boot_setup(const struct lg_boot *b, u8 *mem);
 
-/* console.c */
-void console_init(void);
-void console_start(struct lg_guest *g);
-void console_stop(void);
-void console_restore_tty(void);
-u32 console_write(struct lg_guest *g, u32 gpa, u32 len);
-u32 console_read(struct lg_guest *g, u32 gpa, u32 len);
+/*
+ * A command-line option of a device (device.c).  @parse gets the
+ * argument (NULL for an option without one) and die()s on a bad value:
+ * options are all checked before /dev/lguest is opened.
+ */
+struct lg_option {
+	const char *name;		/* the long option, without "--" */
+	int has_arg;			/* no_argument or required_argument */
+	void (*parse)(const char *arg);
+	const char *help;		/* its lines of --help, "\n"-ended */
+};
+
+/*
+ * A kind of device.  The hooks are all optional, and are called in
+ * @order, lowest first:
+ * @check:	all options are parsed; finish the configuration (and add
+ *		guest command-line words with lg_cmdline_add())
+ * @start:	a guest was created (LGUEST_INIT done, not run yet)
+ * @stop:	the guest is done: quiesce before its fd is closed
+ * @hypercall:	LGUEST_EXIT_HYPERCALL; true if served
+ * @mmio:	LGUEST_EXIT_MMIO; true if the address was ours
+ */
+struct lg_device_ops {
+	const char *name;
+	int order;
+	const struct lg_option *options;
+	void (*check)(const struct lg_boot *b);
+	void (*start)(struct lg_guest *g);
+	void (*stop)(struct lg_guest *g);
+	bool (*hypercall)(struct lg_guest *g, struct lguest_run *run);
+	bool (*mmio)(struct lg_guest *g, struct lguest_run *run);
+};
+
+/* Orders of the devices: the virtio transport places the others. */
+#define LG_ORDER_CONSOLE	0
+#define LG_ORDER_VIRTIO_DEV	10
+#define LG_ORDER_VIRTIO		90
+
+/* Registers a struct lg_device_ops from a constructor. */
+#define lg_device(ops)							\
+	static void __attribute__((constructor)) ops##_register(void)	\
+	{								\
+		lg_device_register(&(ops));				\
+	}
+
+/* device.c */
+void lg_device_register(const struct lg_device_ops *ops);
+struct option *devices_options(const struct option *core, int first_val);
+bool devices_parse_option(int val, const char *arg);
+void devices_usage(void);
+void devices_check(const struct lg_boot *b);
+void devices_start(struct lg_guest *g);
+void devices_stop(struct lg_guest *g);
+bool devices_hypercall(struct lg_guest *g, struct lguest_run *run);
+bool devices_mmio(struct lg_guest *g, struct lguest_run *run);
+void lg_cmdline_add(const char *word);
+const char *lg_cmdline_words(void);
+
+/* term.c */
+void term_init(void);
+void term_restore(void);
+void term_claim_input(void);
+bool term_input_claimed(void);
+void term_check_ctrl_c(const u8 *buf, size_t len);
+void term_write(const void *buf, size_t len);
 
 /* main.c */
 extern atomic_int lg_stop_signal;

@@ -8,9 +8,10 @@
  * one clear line on stderr rather than a half-started guest.  It then
  * gives the guest MEM of its own memory, lays the kernel out in it as the
  * boot protocol says (boot.c), creates the guest through /dev/lguest
- * (Documentation/virt/lguest/api.rst) and runs it, serving the guest's
- * console (console.c), until the guest powers off, panics or is killed.
- * A guest that restarts is created again from scratch.
+ * (Documentation/virt/lguest/api.rst) and runs it until the guest powers
+ * off, panics or is killed.  The devices (device.c) serve the exits that
+ * are theirs; main.c only knows them as a list.  A guest that restarts is
+ * created again from scratch, and its devices are started again.
  */
 #include <ctype.h>
 #include <errno.h>
@@ -27,11 +28,12 @@
 #include "lguest.h"
 
 #define KEEP_RUNNING	(-2)	/* not an exit status: run the guest on */
+#define DEVICE_OPT	0x100	/* getopt values of device options */
 
 /* Set by signal handlers: lock-free atomics are safe there. */
 atomic_int lg_stop_signal;
 
-static const char usage_text[] =
+static const char usage_head[] =
 	"Usage: lguest [OPTIONS] MEM KERNEL [CMDLINE...]\n"
 	"Run KERNEL as an lguest guest with MEM of memory.  Its console is\n"
 	"stdin and stdout.\n"
@@ -46,12 +48,15 @@ static const char usage_text[] =
 	"  -i, --initrd=FILE  load FILE as the initial ramdisk\n"
 	"  -v, --verbose      tell what the launcher does on stderr;\n"
 	"                     twice: every exit of the guest too\n"
-	"  -h, --help         show this help and exit\n"
+	"  -h, --help         show this help and exit\n";
+
+/* After the devices' options. */
+static const char usage_tail[] =
 	"\n"
 	"Options end at MEM or at \"--\": CMDLINE may hold words starting with\n"
-	"\"-\".  On a terminal, keys go to the guest, ^C too: type ^C three\n"
-	"times within a second to stop it.  A guest that reboots is started\n"
-	"again.\n"
+	"\"-\".  The devices are announced to the guest in front of CMDLINE.\n"
+	"On a terminal, keys go to the guest, ^C too: type ^C three times\n"
+	"within a second to stop it.  A guest that reboots is started again.\n"
 	"\n"
 	"Exit status:\n"
 	"  0  the guest powered off\n"
@@ -62,7 +67,7 @@ static const char usage_text[] =
 	"SIGINT, SIGTERM and SIGHUP stop the guest: the launcher restores the\n"
 	"terminal and dies of the signal.\n";
 
-static const struct option options[] = {
+static const struct option core_options[] = {
 	{ "initrd",	required_argument,	NULL, 'i' },
 	{ "verbose",	no_argument,		NULL, 'v' },
 	{ "help",	no_argument,		NULL, 'h' },
@@ -132,15 +137,15 @@ static char *join_words(char **words, int n)
 
 /*
  * getopt_long() says what went wrong in optopt: 0 for an unknown long
- * option, the option itself for --help=x or --verbose=x, the letter for an
- * unknown short one.  Long options always advance optind, so
- * argv[optind - 1] is the one it did not like.
+ * option, the option itself for --help=x, --verbose=x or a device option
+ * without argument, the letter for an unknown short one.  Long options
+ * always advance optind, so argv[optind - 1] is the one it did not like.
  */
 static __noreturn void bad_option(char *argv[])
 {
 	if (!optopt)
 		die("%s: unknown option (see --help)", argv[optind - 1]);
-	if (optopt == 'h' || optopt == 'v')
+	if (optopt == 'h' || optopt == 'v' || optopt >= DEVICE_OPT)
 		die("%s: takes no argument (see --help)", argv[optind - 1]);
 	die("-%c: unknown option (see --help)", optopt);
 }
@@ -148,11 +153,16 @@ static __noreturn void bad_option(char *argv[])
 /* Parse the arguments and check the guest they describe will boot. */
 static void parse_args(int argc, char *argv[], struct lg_boot *b)
 {
+	struct option *options = devices_options(core_options, DEVICE_OPT);
+	const char *words;
+	char *user, *all;
 	int opt;
 
 	/* "+": stop at MEM; the kernel command line is not ours. */
 	opterr = 0;
 	while ((opt = getopt_long(argc, argv, "+:i:vh", options, NULL)) != -1) {
+		if (devices_parse_option(opt, optarg))
+			continue;
 		switch (opt) {
 		case 'i':
 			b->initrd_path = optarg;
@@ -161,10 +171,12 @@ static void parse_args(int argc, char *argv[], struct lg_boot *b)
 			verbose++;
 			break;
 		case 'h':
-			fputs(usage_text, stdout);
+			fputs(usage_head, stdout);
+			devices_usage();
+			fputs(usage_tail, stdout);
 			exit(0);
 		case ':':
-			die("%s: needs a FILE argument (see --help)",
+			die("%s: needs an argument (see --help)",
 			    argv[optind - 1]);
 		default:
 			bad_option(argv);
@@ -179,14 +191,30 @@ static void parse_args(int argc, char *argv[], struct lg_boot *b)
 	if (b->initrd_path)
 		b->initrd = read_file(b->initrd_path, LGUEST_MAX_MEM_SIZE,
 				      &b->initrd_size);
-	b->cmdline = join_words(argv + optind + 2, argc - optind - 2);
+	devices_check(b);
+
+	/*
+	 * The devices' words go first: the user's command line may end with
+	 * "--" and words for init.
+	 */
+	words = lg_cmdline_words();
+	user = join_words(argv + optind + 2, argc - optind - 2);
+	if (*words && *user) {
+		all = xmalloc(strlen(words) + strlen(user) + 2);
+		sprintf(all, "%s %s", words, user);
+		free(user);
+		b->cmdline = all;
+	} else {
+		b->cmdline = *words ? words : user;
+	}
+	free(options);
 	boot_check(b);
 }
 
 /* Leave as the signal would have had us: the terminal restored first. */
 static void die_of_signal(int sig)
 {
-	console_restore_tty();
+	term_restore();
 	signal(sig, SIG_DFL);
 	raise(sig);
 }
@@ -279,18 +307,11 @@ static void handle_hypercall(struct lg_guest *g, struct lguest_run *run)
 
 	pr_verbose(2, "exit: hypercall %#x(%#x, %#x, %#x, %#x)",
 		   run->hypercall.nr, arg[0], arg[1], arg[2], arg[3]);
-	switch (run->hypercall.nr) {
-	case LHCALL_CONSOLE_WRITE:
-		run->hypercall.ret = console_write(g, arg[0], arg[1]);
-		break;
-	case LHCALL_CONSOLE_READ:
-		run->hypercall.ret = console_read(g, arg[0], arg[1]);
-		break;
-	default:
-		pr_verbose(1, "unknown hypercall %#x(%#x, %#x, %#x, %#x): EOPNOTSUPP",
-			   run->hypercall.nr, arg[0], arg[1], arg[2], arg[3]);
-		run->hypercall.ret = -EOPNOTSUPP;
-	}
+	if (devices_hypercall(g, run))
+		return;
+	pr_verbose(1, "unknown hypercall %#x(%#x, %#x, %#x, %#x): EOPNOTSUPP",
+		   run->hypercall.nr, arg[0], arg[1], arg[2], arg[3]);
+	run->hypercall.ret = -EOPNOTSUPP;
 }
 
 static int handle_shutdown(u32 type)
@@ -327,7 +348,12 @@ static int handle_exit(struct lg_guest *g, struct lguest_run *run)
 		       run->dead.reason);
 		return LG_STATUS_KILLED;
 	case LGUEST_EXIT_MMIO:
-		/* No device is there yet, and the host does not send these. */
+		pr_verbose(2, "exit: MMIO %s of %u bytes at %#llx",
+			   run->mmio.is_write ? "write" : "read", run->mmio.len,
+			   (unsigned long long)run->mmio.phys_addr);
+		if (devices_mmio(g, run))
+			return KEEP_RUNNING;
+		/* Outside every window: the host should never send these. */
 		pr_err("unexpected MMIO exit: %s of %u bytes at %#llx",
 		       run->mmio.is_write ? "write" : "read", run->mmio.len,
 		       (unsigned long long)run->mmio.phys_addr);
@@ -374,12 +400,12 @@ int main(int argc, char *argv[])
 
 	parse_args(argc, argv, &boot);
 	signals_init();
+	term_init();
 	guest_start(&guest, &boot);
-	console_init();
 	for (;;) {
-		console_start(&guest);
+		devices_start(&guest);
 		status = guest_run(&guest);
-		console_stop();
+		devices_stop(&guest);
 		guest_stop(&guest);
 		if (status != LG_STATUS_RESTART)
 			return status;

@@ -106,7 +106,7 @@ struct lguest_irq {
 
 /* Why LGUEST_RUN returned: struct lguest_run.exit_reason. */
 #define LGUEST_EXIT_NONE	0
-#define LGUEST_EXIT_MMIO	1	/* access to guest-physical >= mem_size */
+#define LGUEST_EXIT_MMIO	1	/* access to a window of LGUEST_ADD_MMIO_WINDOW */
 #define LGUEST_EXIT_HYPERCALL	2	/* hypercall for the launcher */
 #define LGUEST_EXIT_SHUTDOWN	3	/* guest powered off or restarted */
 #define LGUEST_EXIT_DEAD	4	/* guest was killed; see @dead.reason */
@@ -130,9 +130,13 @@ struct lguest_irq {
  * @dead:		out: NUL-terminated reason for %LGUEST_EXIT_DEAD
  * @padding:		sets the size of the union
  *
- * On an MMIO read the launcher stores the value read in @mmio.data and
- * passes the structure back unchanged otherwise with the next LGUEST_RUN,
- * which completes the guest's instruction.  Likewise @hypercall.ret is the
+ * An MMIO exit is one guest instruction reading or writing @mmio.len
+ * bytes at guest-physical @mmio.phys_addr, inside a window the launcher
+ * registered.  For a write, @mmio.data holds the value (zero-extended) and
+ * the instruction is already complete.  For a read, the launcher stores
+ * the value read in @mmio.data and passes the structure back unchanged
+ * otherwise with the next LGUEST_RUN, which completes the guest's
+ * instruction.  Likewise @hypercall.ret is the
  * result the guest sees for an LGUEST_EXIT_HYPERCALL.
  */
 struct lguest_run {
@@ -166,6 +170,60 @@ struct lguest_run {
 	};
 };
 
+/**
+ * struct lguest_mmio_window - argument of LGUEST_ADD_MMIO_WINDOW
+ * @addr:	guest-physical start; page aligned, at or above the guest's
+ *		memory size
+ * @size:	bytes; a non-zero multiple of the page size, @addr + @size at
+ *		most 4 GiB
+ * @flags:	must be zero
+ * @reserved:	must be zero
+ *
+ * Guest accesses inside a window become %LGUEST_EXIT_MMIO exits (or
+ * eventfd signals, see struct lguest_ioeventfd).  Windows may not overlap.
+ */
+struct lguest_mmio_window {
+	__u64 addr;
+	__u64 size;
+	__u32 flags;
+	__u32 reserved[3];
+};
+
+/* struct lguest_ioeventfd.flags */
+#define LGUEST_IOEVENTFD_DATAMATCH	(1U << 0)	/* only if data matches */
+#define LGUEST_IOEVENTFD_DEASSIGN	(1U << 1)	/* remove the binding */
+
+/**
+ * struct lguest_ioeventfd - argument of LGUEST_IOEVENTFD
+ * @addr:	guest-physical address, inside an MMIO window; aligned to @len
+ * @len:	access size: 1, 2 or 4
+ * @fd:		an eventfd
+ * @datamatch:	with %LGUEST_IOEVENTFD_DATAMATCH, the value written
+ * @flags:	%LGUEST_IOEVENTFD_DATAMATCH, %LGUEST_IOEVENTFD_DEASSIGN
+ * @reserved:	must be zero
+ *
+ * A guest write of @len bytes at @addr (of @datamatch, if the flag is set)
+ * signals @fd and the guest goes on at once, without an exit.  At most one
+ * binding matches a write: an address and length bound without
+ * %LGUEST_IOEVENTFD_DATAMATCH cannot also be bound with it, and no two
+ * bindings are equal.  To deassign, pass the same @addr, @len, @fd,
+ * @datamatch and %LGUEST_IOEVENTFD_DATAMATCH as when assigning.
+ */
+struct lguest_ioeventfd {
+	__u64 addr;
+	__u32 len;
+	__s32 fd;
+	__u32 datamatch;
+	__u32 flags;
+	__u32 reserved[2];
+};
+
+/* LGUEST_CHECK_EXTENSION: what this host offers, 0 if not. */
+#define LGUEST_CAP_MMIO		1	/* LGUEST_EXIT_MMIO, LGUEST_ADD_MMIO_WINDOW:
+					 * returns the most windows per guest */
+#define LGUEST_CAP_IOEVENTFD	2	/* LGUEST_IOEVENTFD: returns the most
+					 * bindings per guest */
+
 #define LGUEST_IOC_MAGIC	0xA9
 
 #define LGUEST_GET_API_VERSION	_IO(LGUEST_IOC_MAGIC, 0x00)
@@ -174,5 +232,8 @@ struct lguest_run {
 #define LGUEST_GET_REGS		_IOR(LGUEST_IOC_MAGIC, 0x03, struct lguest_regs)
 #define LGUEST_SET_REGS		_IOW(LGUEST_IOC_MAGIC, 0x04, struct lguest_regs)
 #define LGUEST_IRQ		_IOW(LGUEST_IOC_MAGIC, 0x05, struct lguest_irq)
+#define LGUEST_CHECK_EXTENSION	_IO(LGUEST_IOC_MAGIC, 0x06)
+#define LGUEST_ADD_MMIO_WINDOW	_IOW(LGUEST_IOC_MAGIC, 0x07, struct lguest_mmio_window)
+#define LGUEST_IOEVENTFD	_IOW(LGUEST_IOC_MAGIC, 0x08, struct lguest_ioeventfd)
 
 #endif /* _UAPI_LINUX_LGUEST_H */
