@@ -273,6 +273,7 @@ enum lg_fault {
 	LG_FAULT_GUEST,		/* the guest's tables forbid it: reflect it */
 	LG_FAULT_DEVICE,	/* beyond guest memory: see mmio.c */
 };
+
 enum lg_fault lguest_demand_page(struct lguest *lg, u32 vaddr, u32 *errcode,
 				 u32 *gpa);
 void lguest_set_kernel_address(struct lguest *lg, u32 kernel_address);

@@ -30,10 +30,13 @@
  */
 #include <linux/eventfd.h>
 #include <linux/list.h>
+#include <linux/mm.h>
 #include <linux/nospec.h>
 #include <linux/slab.h>
 #include <linux/sizes.h>
 #include <linux/uaccess.h>
+#include <asm/desc.h>
+#include <asm/trap_pf.h>
 
 #include "lg.h"
 
@@ -179,23 +182,16 @@ static bool lg_decode_modrm(struct lg_insn_reader *rd, struct lg_insn *in,
 		base = sib & 7;
 		if (index != 4)
 			in->ea = *lg_gpr(r, index) << scale;
-		if (base == 5 && mod == 0) {
-			if (!lg_next_u32(rd, 4, &disp))
-				return false;
-			in->ea += disp;
-			return true;
-		}
-		in->ea += *lg_gpr(r, base);
-		in->stack = base == 4 || base == 5;
-	} else if (rm == 5 && mod == 0) {
+		rm = base;	/* the base register, as if in ModRM */
+	}
+	if (rm == 5 && mod == 0) {	/* no base: a 32-bit displacement */
 		if (!lg_next_u32(rd, 4, &disp))
 			return false;
-		in->ea = disp;
+		in->ea += disp;
 		return true;
-	} else {
-		in->ea = *lg_gpr(r, rm);
-		in->stack = rm == 5;
 	}
+	in->ea += *lg_gpr(r, rm);
+	in->stack = rm == 4 || rm == 5;
 	if (!lg_decode_disp(rd, mod, &disp))
 		return false;
 	in->ea += disp;

@@ -89,8 +89,13 @@ def add_file(repo, env, src, dst):
 
 def apply_diff(repo, env, diff, reverse=False):
     with open(os.path.join(TOP, diff)) as f:
-        git(repo, "apply", "--cached", "--whitespace=error-all",
-            *(["--reverse"] if reverse else []), env=env, data=f.read())
+        try:
+            git(repo, "apply", "--cached", "--whitespace=error-all",
+                *(["--reverse"] if reverse else []), env=env,
+                data=f.read())
+        except subprocess.CalledProcessError as e:
+            sys.exit(f"{diff}{' (reversed)' if reverse else ''} does not "
+                     f"apply:\n{e.stderr}")
 
 
 def add_maintainers(repo, env, snippet, patterns, enabled):

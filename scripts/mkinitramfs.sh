@@ -80,6 +80,8 @@ guest_initramfs() {
 	strip --strip-debug -o "$g/lib/lg.ko" "$OUT/drivers/lguest/lg.ko"
 	[ -x "$TOOLS_OUT/kselftest/lguest/lguest_vbench" ] &&
 		strip -o "$g/bin/lguest_vbench" "$TOOLS_OUT/kselftest/lguest/lguest_vbench"
+	[ -x "$TOOLS_OUT/kselftest/lguest/lguest_tcp" ] &&
+		strip -o "$g/bin/lguest_tcp" "$TOOLS_OUT/kselftest/lguest/lguest_tcp"
 	cp "$TOP/scripts/rig/guest-devices" "$g/bin/"
 	[ "${1:-}" = selftests ] && copy_selftests "$g"
 	(cd "$g" && find . | LC_ALL=C sort | cpio -o -H newc --quiet -R 0:0 | gzip -1)
@@ -104,7 +106,7 @@ mkdir -p "$root"/{bin,sbin,usr/bin,usr/sbin,proc,sys,dev,tmp,etc}
 cp "$(busybox_i386)" "$root/bin/busybox"
 ln -s busybox "$root/bin/sh"
 cp "$TOP/scripts/rig/init" "$root/init"
-cp "$TOP/scripts/rig/vbench" "$root/bin/vbench"
+cp "$TOP/scripts/rig/vbench" "$TOP/scripts/rig/devbench" "$root/bin/"
 cp "$TOOLS_OUT/qemu-exit" "$root/bin/"
 mkdir -p "$root/lib/modules/$krel/kernel/drivers/lguest"
 cp "$OUT/drivers/lguest/lg.ko" "$root/lib/modules/$krel/kernel/drivers/lguest/"

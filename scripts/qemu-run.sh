@@ -31,14 +31,18 @@ qemu=(qemu-system-i386 -m 1024 -smp 2,sockets=2 -no-reboot -nographic -nic none
 # retain_initrd: i386 frees the relocated initrd without telling kmemleak,
 # and a kmemleak scan then faults on the pages DEBUG_PAGEALLOC unmapped.
 
-if [ "$mode" = demo ]; then
-	exec "${qemu[@]}"
-fi
-if [ "$mode" = cmd ]; then
-	# The rig ends QEMU with (status << 1) | 1; anything else is a crash.
+if [ "$mode" = demo ] || [ "$mode" = cmd ]; then
+	# The rig ends QEMU with (status << 1) | 1, the launcher's status:
+	# 0 when the guest powered off.  Anything else is a crash.
 	set +e
-	timeout --foreground -k 10 "$limit" "${qemu[@]}" </dev/null | tr -d '\r'
-	rc=${PIPESTATUS[0]}
+	if [ "$mode" = demo ]; then
+		"${qemu[@]}"
+		rc=$?
+	else
+		timeout --foreground -k 10 "$limit" "${qemu[@]}" </dev/null |
+			tr -d '\r'
+		rc=${PIPESTATUS[0]}
+	fi
 	[ $((rc & 1)) = 1 ] && exit $((rc >> 1))
 	die "QEMU ended without a verdict (status $rc)"
 fi

@@ -60,9 +60,15 @@ check() {
 	esac
 }
 
-# hash_of LOG LABEL: the fnv64 of "LGDEV tcp_LABEL lguest_tcp: ..."
+# hash_in FILE PREFIX: "BYTES HASH" from "PREFIXlguest_tcp: BYTES bytes
+# fnv64 HASH ..."; hash_of LOG LABEL: the guest's, "LGDEV tcp_LABEL ...".
+hash_in() {
+	sed -n "s/^$2lguest_tcp: \([0-9]*\) bytes fnv64 \([0-9a-f]*\).*/\1 \2/p" \
+		"$1" | head -1
+}
+
 hash_of() {
-	sed -n "s/^LGDEV tcp_$2 lguest_tcp: \([0-9]*\) bytes fnv64 \([0-9a-f]*\).*/\1 \2/p" "$1" | head -1
+	hash_in "$1" "LGDEV tcp_$2 "
 }
 
 tcp_check() {	# tcp_check NAME HASH1 HASH2
@@ -131,9 +137,8 @@ test_main() {
 	check rng "$log"
 	check ping_host "$log"
 	tcp_check tcp_guest_to_host "$(hash_of "$log" to_host)" \
-		"$(sed -n 's/^lguest_tcp: \([0-9]*\) bytes fnv64 \([0-9a-f]*\).*/\1 \2/p' "$W/from_guest")"
-	tcp_check tcp_host_to_guest_server \
-		"$(sed -n 's/^lguest_tcp: \([0-9]*\) bytes fnv64 \([0-9a-f]*\).*/\1 \2/p' "$W/to_guest")" \
+		"$(hash_in "$W/from_guest")"
+	tcp_check tcp_host_to_guest_server "$(hash_in "$W/to_guest")" \
 		"$(hash_of "$log" from_host)"
 	if grep -q "^LGDEV console got:typed-$$" "$log"; then
 		ktap_test_pass console
@@ -156,7 +161,8 @@ test_root() {
 	if [ $rc = 0 ] && e2fsck -n -f "$W/root.ext4" > "$W/fsck" 2>&1; then
 		ktap_test_pass rootfs_fsck_clean
 	else
-		ktap_test_fail "rootfs_fsck_clean: launcher status $rc, e2fsck: $(tail -3 "$W/fsck")"
+		why="launcher status $rc, e2fsck: $(tail -3 "$W/fsck")"
+		ktap_test_fail "rootfs_fsck_clean: $why"
 	fi
 }
 

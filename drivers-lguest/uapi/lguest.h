@@ -218,11 +218,14 @@ struct lguest_ioeventfd {
 	__u32 reserved[2];
 };
 
-/* LGUEST_CHECK_EXTENSION: what this host offers, 0 if not. */
-#define LGUEST_CAP_MMIO		1	/* LGUEST_EXIT_MMIO, LGUEST_ADD_MMIO_WINDOW:
-					 * returns the most windows per guest */
-#define LGUEST_CAP_IOEVENTFD	2	/* LGUEST_IOEVENTFD: returns the most
-					 * bindings per guest */
+/*
+ * LGUEST_CHECK_EXTENSION: what this host offers, 0 if not.
+ * LGUEST_CAP_MMIO: LGUEST_EXIT_MMIO and LGUEST_ADD_MMIO_WINDOW; the answer
+ * is the most windows a guest may have.  LGUEST_CAP_IOEVENTFD:
+ * LGUEST_IOEVENTFD; the answer is the most bindings a guest may have.
+ */
+#define LGUEST_CAP_MMIO		1
+#define LGUEST_CAP_IOEVENTFD	2
 
 #define LGUEST_IOC_MAGIC	0xA9
 
