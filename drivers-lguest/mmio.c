@@ -554,7 +554,8 @@ long lguest_ioeventfd(struct lguest *lg, const struct lguest_ioeventfd __user *u
 	if (e.flags & ~(LGUEST_IOEVENTFD_DATAMATCH | LGUEST_IOEVENTFD_DEASSIGN) ||
 	    memchr_inv(e.reserved, 0, sizeof(e.reserved)))
 		return -EINVAL;
-	if ((e.len != 1 && e.len != 2 && e.len != 4) || e.addr % e.len)
+	if ((e.len != 1 && e.len != 2 && e.len != 4) ||
+	    !IS_ALIGNED(e.addr, e.len))
 		return -EINVAL;
 	if (e.flags & LGUEST_IOEVENTFD_DATAMATCH ?
 	    e.len < 4 && e.datamatch >> (8 * e.len) : e.datamatch)

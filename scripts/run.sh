@@ -1,8 +1,9 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 # The main job: build everything, boot the patched kernel in QEMU as the
-# lguest host, and boot the same kernel under lguest as a guest, with a
-# busybox shell on the console.  "poweroff -f" in the guest ends it all.
+# lguest host, and boot the same kernel under lguest as a guest from an
+# ext4 root disk, with a network to the host and a busybox shell on its
+# virtio console.  "poweroff -f" in the guest ends it all, with status 0.
 #   run.sh                 interactive guest shell
 #   run.sh -- CMD [ARG..]  run CMD in the guest instead, print its output,
 #                          and exit with its status

@@ -47,6 +47,16 @@ static int ioeventfd(int fd, uint64_t addr, uint32_t len, int efd,
 	return ioctl(fd, LGUEST_IOEVENTFD, &e) ? -errno : 0;
 }
 
+/*
+ * Map a page beyond guest memory at the same virtual address, as a guest
+ * kernel's ioremap() would (lg_vm_map() only maps memory).
+ */
+static void map_device(struct lg_vm *vm, uint32_t gpa)
+{
+	*lg_vm_pte(vm, gpa, true) = gpa | LG_PTE_P | LG_PTE_RW | LG_PTE_A |
+				    LG_PTE_D;
+}
+
 /* A guest with the window mapped, not yet run. */
 static struct lg_vm *mmio_vm(void (*guest_code)(void))
 {
@@ -54,10 +64,9 @@ static struct lg_vm *mmio_vm(void (*guest_code)(void))
 
 	if (add_window(vm->fd, WIN_GPA, WIN_SIZE))
 		lg_fatal("LGUEST_ADD_MMIO_WINDOW: %s", strerror(errno));
-	lg_vm_map(vm, WIN_GPA, WIN_GPA, LG_PTE_RW);
-	lg_vm_map(vm, WIN_GPA + LG_PAGE_SIZE, WIN_GPA + LG_PAGE_SIZE,
-		  LG_PTE_RW);
-	lg_vm_map(vm, NOWIN, NOWIN, LG_PTE_RW);
+	map_device(vm, WIN_GPA);
+	map_device(vm, WIN_GPA + LG_PAGE_SIZE);
+	map_device(vm, NOWIN);
 	return vm;
 }
 
@@ -214,7 +223,7 @@ static GUEST_CODE void guest_stores(void)
 	GUEST_DONE();
 }
 
-static const struct { uint32_t off, len, data; } stores[] = {
+static const struct { uint32_t off, len, data; } store_exits[] = {
 	{ 0x0, 1, 0x11 }, { 0x1, 1, 0x22 }, { 0x2, 2, 0x3333 },
 	{ 0x4, 4, 0x44444444 }, { 0x8, 4, 0x55555555 },
 	{ 0x100, 4, 0x66666666 }, { 0x10, 1, 0x77 }, { 0x12, 2, 0x8888 },
@@ -230,12 +239,12 @@ TEST(stores)
 	if (!lg_dev_present())
 		SKIP(return, LG_NO_DEV_MSG);
 	vm = mmio_vm(guest_stores);
-	for (i = 0; i < ARRAY_SIZE(stores); i++) {
+	for (i = 0; i < ARRAY_SIZE(store_exits); i++) {
 		ASSERT_EXIT(vm, LGUEST_EXIT_MMIO);
-		EXPECT_EQ(WIN_GPA + stores[i].off, vm->run.mmio.phys_addr);
-		EXPECT_EQ(stores[i].len, vm->run.mmio.len);
+		EXPECT_EQ(WIN_GPA + store_exits[i].off, vm->run.mmio.phys_addr);
+		EXPECT_EQ(store_exits[i].len, vm->run.mmio.len);
 		EXPECT_EQ(1, vm->run.mmio.is_write);
-		EXPECT_EQ(stores[i].data, vm->run.mmio.data);
+		EXPECT_EQ(store_exits[i].data, vm->run.mmio.data);
 	}
 	ASSERT_UCALL(vm, UCALL_DONE);
 	lg_vm_free(vm);
@@ -275,7 +284,7 @@ static GUEST_CODE void guest_loads(void)
 	GUEST_DONE();
 }
 
-static const struct { uint32_t off, len; } loads[] = {
+static const struct { uint32_t off, len; } load_exits[] = {
 	{ 0x0, 4 }, { 0x1, 1 }, { 0x2, 1 }, { 0x4, 2 }, { 0x8, 1 },
 	{ 0xc, 2 }, { 0x10, 1 }, { 0x14, 4 },
 };
@@ -288,13 +297,13 @@ TEST(loads)
 	if (!lg_dev_present())
 		SKIP(return, LG_NO_DEV_MSG);
 	vm = mmio_vm(guest_loads);
-	for (i = 0; i < ARRAY_SIZE(loads); i++) {
+	for (i = 0; i < ARRAY_SIZE(load_exits); i++) {
 		ASSERT_EXIT(vm, LGUEST_EXIT_MMIO);
-		EXPECT_EQ(WIN_GPA + loads[i].off, vm->run.mmio.phys_addr);
-		EXPECT_EQ(loads[i].len, vm->run.mmio.len);
+		EXPECT_EQ(WIN_GPA + load_exits[i].off, vm->run.mmio.phys_addr);
+		EXPECT_EQ(load_exits[i].len, vm->run.mmio.len);
 		EXPECT_EQ(0, vm->run.mmio.is_write);
 		/* More bits than the load takes: the host drops them. */
-		vm->run.mmio.data = 0xa5a5a5a5 + loads[i].off;
+		vm->run.mmio.data = 0xa5a5a5a5 + load_exits[i].off;
 	}
 	ASSERT_UCALL(vm, UCALL_DONE);
 	lg_vm_free(vm);
