@@ -960,12 +960,16 @@ static const struct lg_device_ops virtio_ops = {
 
 lg_device(virtio_ops);
 
-/* Copy out of the buffers @iov, from byte @skip; returns what it copied. */
-size_t iov_to_buf(const struct iovec *iov, unsigned int n, size_t skip,
-		  void *buf, size_t len)
+/*
+ * Copy between the buffers @iov, from their byte @skip, and @buf: into
+ * @iov if @to_iov, out of it otherwise.  Returns how much it copied.
+ */
+static size_t iov_copy(const struct iovec *iov, unsigned int n, size_t skip,
+		       u8 *buf, size_t len, bool to_iov)
 {
 	size_t done = 0, part;
 	unsigned int i;
+	u8 *p;
 
 	for (i = 0; i < n && done < len; i++) {
 		if (skip >= iov[i].iov_len) {
@@ -975,33 +979,27 @@ size_t iov_to_buf(const struct iovec *iov, unsigned int n, size_t skip,
 		part = iov[i].iov_len - skip;
 		if (part > len - done)
 			part = len - done;
-		memcpy((u8 *)buf + done, (u8 *)iov[i].iov_base + skip, part);
+		p = (u8 *)iov[i].iov_base + skip;
+		if (to_iov)
+			memcpy(p, buf + done, part);
+		else
+			memcpy(buf + done, p, part);
 		done += part;
 		skip = 0;
 	}
 	return done;
 }
 
+size_t iov_to_buf(const struct iovec *iov, unsigned int n, size_t skip,
+		  void *buf, size_t len)
+{
+	return iov_copy(iov, n, skip, buf, len, false);
+}
+
 size_t iov_from_buf(const struct iovec *iov, unsigned int n, size_t skip,
 		    const void *buf, size_t len)
 {
-	size_t done = 0, part;
-	unsigned int i;
-
-	for (i = 0; i < n && done < len; i++) {
-		if (skip >= iov[i].iov_len) {
-			skip -= iov[i].iov_len;
-			continue;
-		}
-		part = iov[i].iov_len - skip;
-		if (part > len - done)
-			part = len - done;
-		memcpy((u8 *)iov[i].iov_base + skip, (const u8 *)buf + done,
-		       part);
-		done += part;
-		skip = 0;
-	}
-	return done;
+	return iov_copy(iov, n, skip, (u8 *)buf, len, true);
 }
 
 /*
