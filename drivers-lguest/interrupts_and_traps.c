@@ -403,20 +403,39 @@ void lguest_halt_done(struct lguest *lg)
 		lg_write(lg, lg_data_addr(lg, irq_enabled), &on, 4);
 }
 
+/*
+ * Tell the guest whether its "sti" should come back for an interrupt.
+ * Only for one it could take then: a line it has masked, or one with no
+ * handler, would send every local_irq_enable() of the guest back to us
+ * for nothing (a device raising its line before its driver asked for it
+ * turned each system call into a hypercall that way).
+ */
+static void lg_show_irq_pending(struct lguest *lg, bool pending)
+{
+	u32 val = pending;
+
+	if (lg->irq_pending_shown == pending)
+		return;
+	if (lg_write(lg, lg_data_addr(lg, irq_pending), &val, 4))
+		lg->irq_pending_shown = pending;
+}
+
 void lguest_deliver_irq(struct lguest *lg)
 {
-	u32 irq_enabled, noirq_iret, one = 1;
+	u32 irq_enabled, noirq_iret;
 	unsigned int vector;
 	int irq;
 
-	if (!lg->lguest_data || bitmap_empty(lg->irqs_pending, LGUEST_NR_IRQS))
+	if (!lg->lguest_data)
 		return;
-	irq = lg_first_irq(lg);
-	if (irq < 0)
-		return;
+	irq = bitmap_empty(lg->irqs_pending, LGUEST_NR_IRQS) ?
+		-1 : lg_first_irq(lg);
 	vector = FIRST_EXTERNAL_VECTOR + irq;
-	if (!lguest_arch_idt_present(lg, vector))
-		return;		/* no handler yet: it stays pending */
+	/* Nothing raised, all masked, or no handler yet: it stays pending. */
+	if (irq < 0 || !lguest_arch_idt_present(lg, vector)) {
+		lg_show_irq_pending(lg, false);
+		return;
+	}
 
 	if (!lg_read(lg, lg_data_addr(lg, irq_enabled), &irq_enabled, 4) ||
 	    !lg_read(lg, lg_data_addr(lg, noirq_iret), &noirq_iret, 4))
@@ -424,17 +443,15 @@ void lguest_deliver_irq(struct lguest *lg)
 	/* Interrupts off, or in the middle of the guest's iret: later. */
 	if (!(irq_enabled & X86_EFLAGS_IF) ||
 	    (noirq_iret && lg->regs.eip == noirq_iret)) {
-		lg_write(lg, lg_data_addr(lg, irq_pending), &one, 4);
+		lg_show_irq_pending(lg, true);
 		return;
 	}
 
 	clear_bit(irq, lg->irqs_pending);
 	lg->halted = false;
 	lg_enter_handler(lg, vector);
-	if (bitmap_empty(lg->irqs_pending, LGUEST_NR_IRQS)) {
-		one = 0;
-		lg_write(lg, lg_data_addr(lg, irq_pending), &one, 4);
-	}
+	/* The handler runs with interrupts off: its iret's sti comes back. */
+	lg_show_irq_pending(lg, lg_first_irq(lg) >= 0);
 }
 
 /* The guest's clock event fired: raise line 0. */

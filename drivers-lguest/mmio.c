@@ -378,7 +378,7 @@ void lguest_mmio_access(struct lguest *lg, u32 gpa, u32 errcode)
 	mutex_lock(&lg->mmio_lock);
 	if (!lg_find_window(lg, gpa, in.size)) {
 		mutex_unlock(&lg->mmio_lock);
-		lg_bad_access(lg, "access outside guest memory and every device window",
+		lg_bad_access(lg, "access beyond guest memory, outside every device window",
 			      gpa);
 		return;
 	}

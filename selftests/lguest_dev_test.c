@@ -649,8 +649,8 @@ TEST_F(lg_guest, wrong_size_or_direction)
 TEST_F(lg_guest, unknown_ioctl)
 {
 	const unsigned long reqs[] = {
-		_IO(LGUEST_IOC_MAGIC, 0x06),
-		_IOWR(LGUEST_IOC_MAGIC, 0x06, struct lguest_run),
+		_IO(LGUEST_IOC_MAGIC, 0x09),
+		_IOWR(LGUEST_IOC_MAGIC, 0x09, struct lguest_run),
 		_IO(LGUEST_IOC_MAGIC, 0x7f),
 		_IOR(LGUEST_IOC_MAGIC, 0xff, __u32),
 		/* Known numbers and sizes, but the wrong magic. */

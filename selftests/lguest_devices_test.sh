@@ -50,9 +50,10 @@ wait_for() {
 	return 1
 }
 
-# check NAME LOG: the guest's verdict on NAME.
+# check NAME LOG: the guest's verdict on NAME (its console ends lines
+# with CR LF).
 check() {
-	res=$(grep -m1 "^LGDEV $1 " "$2")
+	res=$(grep -m1 "^LGDEV $1 " "$2" | tr -d '\r')
 	case "$res" in
 	"LGDEV $1 ok") ktap_test_pass "$1" ;;
 	"") ktap_test_fail "$1: no verdict from the guest"; tail -20 "$2" | sed 's/^/# /' ;;
@@ -150,7 +151,7 @@ test_main() {
 # The ext4 root disk boots, sees the first disk's data, and is clean.
 test_root() {
 	log=$W/root.log
-	cp --sparse=always "$ROOT_DISK" "$W/root.ext4"
+	cp "$ROOT_DISK" "$W/root.ext4"
 	launch "$log" --block="$W/root.ext4" --block="$W/disk1" 128M "$KERNEL" \
 		$GUEST_ARGS root=/dev/vda rw init=/init guest=devices lgdev=readback
 	exec 7>&-

@@ -732,9 +732,8 @@ FIXTURE_VARIANT_ADD(kill, set_pgd_top) {
 };
 
 /*
- * A guest PTE naming a frame past guest memory kills on access (the host
- * has no MMIO emulation through the page tables yet: if it gets one, the
- * first variant becomes an LGUEST_EXIT_MMIO).
+ * A guest PTE naming a frame past guest memory kills on access: no device
+ * window is registered there (lguest_mmio_test has the ones that are).
  */
 FIXTURE_VARIANT_ADD(kill, pte_beyond_memory) {
 	.action = KILL_PTE_BEYOND_MEM, .reason = "beyond guest memory",

@@ -435,7 +435,7 @@ FIXTURE_VARIANT(bad) {
 
 FIXTURE_VARIANT_ADD(bad, outside_window) {
 	.what = BAD_OUTSIDE_WINDOW,
-	.reason = "outside guest memory and every device window",
+	.reason = "beyond guest memory, outside every device window",
 };
 
 FIXTURE_VARIANT_ADD(bad, add_to_register) {
