@@ -289,28 +289,55 @@ static void lguest_set_ldt(const void *addr, unsigned int entries)
 /*
  * Ports a user process may use (ioperm(), iopl()): the host gets the
  * bitmap a native kernel would put in its TSS, and answers "in" and "out"
- * on those ports itself, as a PC with nothing there would.  Only switches
- * to and from such processes, and ioperm() itself, come here.
+ * on those ports itself, as a PC with nothing there would.
+ *
+ * Every return to user mode of such a process comes here, not only
+ * switches to it: natively that costs a compare of sequence numbers, and
+ * so it must here.  We remember what the host was last told and only
+ * tell it again when that changed (ioperm() gives a changed bitmap a new
+ * sequence number); otherwise each system call of the process would
+ * cost a hypercall.
  */
+struct lguest_io_bitmap {
+	unsigned long addr;
+	unsigned long bytes;
+	u64 sequence;
+};
+
+static DEFINE_PER_CPU(struct lguest_io_bitmap, lguest_io_told);
+
+static void lguest_set_io_bitmap(unsigned long addr, unsigned long bytes,
+				 u64 sequence)
+{
+	struct lguest_io_bitmap *told = this_cpu_ptr(&lguest_io_told);
+
+	if (told->addr == addr && told->bytes == bytes &&
+	    told->sequence == sequence)
+		return;
+	told->addr = addr;
+	told->bytes = bytes;
+	told->sequence = sequence;
+	lazy_hcall(LHCALL_SET_IO_BITMAP, addr, bytes, 0);
+}
+
 static void lguest_update_io_bitmap(void)
 {
 	struct thread_struct *t = &current->thread;
-	unsigned long addr = 0, bytes = 0;
 
-	if (test_thread_flag(TIF_IO_BITMAP)) {
-		if (t->iopl_emul == 3) {
-			bytes = LGUEST_IO_ALL;
-		} else if (t->io_bitmap) {
-			addr = __pa(t->io_bitmap->bitmap);
-			bytes = t->io_bitmap->max;
-		}
-	}
-	lazy_hcall(LHCALL_SET_IO_BITMAP, addr, bytes, 0);
+	if (!test_thread_flag(TIF_IO_BITMAP))
+		lguest_set_io_bitmap(0, 0, 0);
+	else if (t->iopl_emul == 3)
+		lguest_set_io_bitmap(0, LGUEST_IO_ALL, 0);
+	else if (t->io_bitmap)
+		lguest_set_io_bitmap(__pa(t->io_bitmap->bitmap),
+				     t->io_bitmap->max, t->io_bitmap->sequence);
+	else
+		lguest_set_io_bitmap(0, 0, 0);
 }
 
 static void lguest_invalidate_io_bitmap(void)
 {
-	lazy_hcall(LHCALL_SET_IO_BITMAP, 0, 0, 0);
+	lguest_set_io_bitmap(0, 0, 0);
 }
 #endif
 
