@@ -414,24 +414,24 @@ static void lg_show_irq_pending(struct lguest *lg, bool pending)
 {
 	u32 val = pending;
 
-	if (lg->irq_pending_shown == pending)
-		return;
-	if (lg_write(lg, lg_data_addr(lg, irq_pending), &val, 4))
-		lg->irq_pending_shown = pending;
+	lg_write(lg, lg_data_addr(lg, irq_pending), &val, 4);
 }
 
+/*
+ * Only delivery empties @irqs_pending, and it updates irq_pending when it
+ * does: with nothing raised, irq_pending is already clear.
+ */
 void lguest_deliver_irq(struct lguest *lg)
 {
 	u32 irq_enabled, noirq_iret;
 	unsigned int vector;
 	int irq;
 
-	if (!lg->lguest_data)
+	if (!lg->lguest_data || bitmap_empty(lg->irqs_pending, LGUEST_NR_IRQS))
 		return;
-	irq = bitmap_empty(lg->irqs_pending, LGUEST_NR_IRQS) ?
-		-1 : lg_first_irq(lg);
+	irq = lg_first_irq(lg);
 	vector = FIRST_EXTERNAL_VECTOR + irq;
-	/* Nothing raised, all masked, or no handler yet: it stays pending. */
+	/* All masked, or no handler yet: it stays pending. */
 	if (irq < 0 || !lguest_arch_idt_present(lg, vector)) {
 		lg_show_irq_pending(lg, false);
 		return;

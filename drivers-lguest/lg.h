@@ -113,7 +113,6 @@ enum lg_exit {
  *		lguest_raise_irq() kicks out of the guest
  * @irq_raised:	an interrupt was raised since the run loop last delivered
  *		(see lguest_arch_run_guest())
- * @irq_pending_shown: what we last wrote to lguest_data.irq_pending
  * @id:		a number no other guest of this module's life has
  * @mmio_lock:	protects @windows, @nr_windows, @ioeventfds and
  *		@nr_ioeventfds, which LGUEST_ADD_MMIO_WINDOW and
@@ -174,7 +173,6 @@ struct lguest {
 	struct hrtimer timer;
 	struct task_struct *vcpu_task;
 	bool irq_raised;
-	bool irq_pending_shown;
 	u64 id;
 	struct mutex mmio_lock;		/* see the kernel-doc above */
 	struct lg_mmio_window windows[LG_MAX_MMIO_WINDOWS];
