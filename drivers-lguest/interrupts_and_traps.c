@@ -450,7 +450,7 @@ void lguest_deliver_irq(struct lguest *lg)
 	clear_bit(irq, lg->irqs_pending);
 	lg->halted = false;
 	lg_enter_handler(lg, vector);
-	/* The handler runs with interrupts off: its iret's sti comes back. */
+	/* The handler runs with interrupts off: its next sti comes back. */
 	lg_show_irq_pending(lg, lg_first_irq(lg) >= 0);
 }
 
