@@ -16,6 +16,7 @@
 #include <linux/mm.h>
 #include <linux/pgtable.h>
 #include <asm/paravirt.h>
+#include <asm/pgtable.h>
 #include <asm/tlbflush.h>
 #include "lguest.h"
 
@@ -39,27 +40,56 @@ static unsigned long lguest_read_cr3(void)
 	return current_cr3;
 }
 
+/*
+ * The host keeps the shadow of a process's mappings while the process is
+ * switched out, and needs to know whether its page tables changed in the
+ * meantime.  Linux counts the changes that need a TLB flush, running or
+ * not, in mm->context.tlb_gen; we pass it (plus one, as 0 means "unknown"
+ * to the host) with every cr3 load and flush.  The kernel's own page
+ * directory has no mm behind it.
+ */
+static u32 tlb_gen_of(struct mm_struct *mm)
+{
+	if (!mm || mm == LOADED_MM_SWITCHING)
+		return 0;
+	return (u32)atomic64_read(&mm->context.tlb_gen) + 1;
+}
+
+static u32 loaded_tlb_gen(void)
+{
+	return tlb_gen_of(this_cpu_read(cpu_tlbstate.loaded_mm));
+}
+
+/* switch_mm() marks the switch in progress: the mm is the pgd's owner. */
+static u32 cr3_tlb_gen(unsigned long cr3)
+{
+	if (cr3 == __pa_symbol(swapper_pg_dir) ||
+	    cr3 == __pa_symbol(initial_page_table))
+		return tlb_gen_of(&init_mm);
+	return tlb_gen_of(pgd_page_get_mm(virt_to_page(__va(cr3))));
+}
+
 static void lguest_write_cr3(unsigned long cr3)
 {
 	current_cr3 = cr3;
-	lazy_hcall(LHCALL_NEW_PGTABLE, cr3, 0, 0);
+	lazy_hcall(LHCALL_NEW_PGTABLE, cr3, cr3_tlb_gen(cr3), 0);
 }
 
 static void lguest_flush_tlb_user(void)
 {
-	lazy_hcall(LHCALL_FLUSH_TLB, 0, 0, 0);
+	lazy_hcall(LHCALL_FLUSH_TLB, 0, loaded_tlb_gen(), 0);
 }
 
 /* Kernel mappings are shared by every page directory: flush them all. */
 static void lguest_flush_tlb_kernel(void)
 {
-	lazy_hcall(LHCALL_FLUSH_TLB, 1, 0, 0);
+	lazy_hcall(LHCALL_FLUSH_TLB, 1, loaded_tlb_gen(), 0);
 }
 
 /* One page: the host drops its shadows of it, in every directory. */
 static void lguest_flush_tlb_one_user(unsigned long addr)
 {
-	lazy_hcall(LHCALL_SET_PTE, current_cr3, addr, 0);
+	lazy_hcall(LHCALL_SET_PTE, current_cr3, addr, loaded_tlb_gen());
 }
 
 /*

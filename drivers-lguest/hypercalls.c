@@ -128,10 +128,10 @@ static u32 lg_do_hcall(struct lguest *lg, const struct lguest_hcall *h)
 		lg_shutdown(lg, h->arg1);
 		break;
 	case LHCALL_NEW_PGTABLE:
-		lguest_new_pagetable(lg, h->arg1);
+		lguest_new_pagetable(lg, h->arg1, h->arg2);
 		break;
 	case LHCALL_FLUSH_TLB:
-		lguest_flush_tlb(lg, h->arg1);
+		lguest_flush_tlb(lg, h->arg1, h->arg2);
 		break;
 	case LHCALL_FREE_PGTABLE:
 		lguest_free_pagetable(lg, h->arg1);

@@ -36,19 +36,34 @@ struct task_struct;
 #define LG_LDT_ENTRIES_PER_PAGE	(PAGE_SIZE / LDT_ENTRY_SIZE)
 #define LG_LDT_PAGES		(LDT_ENTRIES / LG_LDT_ENTRIES_PER_PAGE)
 
-/* How many shadow page directories a guest keeps (one per guest cr3). */
-#define LG_NR_PGDIRS	4
-
 /**
  * struct lg_pgdir - a shadow page directory
  * @gpgdir:	the guest-physical address of the guest's page directory
+ * @tlb_gen:	the generation of the guest's address space that the entries
+ *		below the kernel agree with, 0 if unknown (page_tables.c)
+ * @last_used:	when it was last loaded, for the choice of a victim
  * @pgdir:	our page directory, which the CPU really uses; its entries
  *		point at our page-table pages, whose entries map the pages
  *		of guest memory the guest's tables map (pinned)
  */
 struct lg_pgdir {
 	u32 gpgdir;
+	u32 tlb_gen;
+	unsigned long last_used;
 	pgd_t *pgdir;
+};
+
+/**
+ * struct lg_kshadow - the shadow of a kernel page table, one for all
+ * @gpgd:	the guest's page-directory entry it shadows (frame and rights)
+ * @ptes:	the shadow table, linked into every directory whose guest
+ *		entry is @gpgd; NULL until first used
+ * @filled:	every entry the guest's table lets us map is mapped
+ */
+struct lg_kshadow {
+	u32 gpgd;
+	pte_t *ptes;
+	bool filled;
 };
 
 /* Devices (mmio.c): how many windows and eventfd bindings a guest may have. */
@@ -131,10 +146,16 @@ enum lg_exit {
  *		pinned for it, or NULL before a shadow entry first maps it
  * @locked_mm:	the address space charged for guest memory (RLIMIT_MEMLOCK)
  * @pgdirs:	the shadow page directories
+ * @nr_pgdirs:	how many (the shadow_pgdirs module parameter at creation)
  * @cur_pgdir:	index in @pgdirs of the one for the guest's cr3
- * @evict_next:	which shadow to reuse next when the guest has more cr3s
+ * @pgdir_clock: counts cr3 loads, for &lg_pgdir.last_used
+ * @kshadows:	the shared shadows of the kernel's page tables, by
+ *		page-directory slot (those from @user_pgds up)
+ * @shadow_simple: no sharing, no keeping: the shadow_simple module
+ *		parameter at creation
  * @user_pgds:	page-directory slots below the guest's kernel_address: their
- *		shadows go when the guest loads another cr3; 0 if none given
+ *		shadows go when the guest loads another cr3 whose address
+ *		space changed since; 0 if none given
  * @gdt:	the guest's GDT, as sanitized by segments.c
  * @idt:	the guest's IDT entries, as checked by interrupts_and_traps.c
  * @ldt_pages:	the guest's LDT, as sanitized by segments.c: pages allocated
@@ -184,9 +205,12 @@ struct lguest {
 	unsigned int async_next;
 	struct page **frames;
 	struct mm_struct *locked_mm;
-	struct lg_pgdir pgdirs[LG_NR_PGDIRS];
+	struct lg_pgdir *pgdirs;
+	unsigned int nr_pgdirs;
 	unsigned int cur_pgdir;
-	unsigned int evict_next;
+	unsigned long pgdir_clock;
+	struct lg_kshadow *kshadows;
+	bool shadow_simple;
 	unsigned int user_pgds;
 	struct desc_struct gdt[GDT_ENTRIES];
 	gate_desc idt[IDT_ENTRIES];
@@ -277,10 +301,10 @@ enum lg_fault {
 enum lg_fault lguest_demand_page(struct lguest *lg, u32 vaddr, u32 *errcode,
 				 u32 *gpa);
 void lguest_set_kernel_address(struct lguest *lg, u32 kernel_address);
-void lguest_new_pagetable(struct lguest *lg, u32 gpgdir);
-void lguest_flush_tlb(struct lguest *lg, u32 kernel);
+void lguest_new_pagetable(struct lguest *lg, u32 gpgdir, u32 tlb_gen);
+void lguest_flush_tlb(struct lguest *lg, u32 kernel, u32 tlb_gen);
 void lguest_free_pagetable(struct lguest *lg, u32 gpgdir);
-void lguest_set_pte(struct lguest *lg, u32 gpgdir, u32 vaddr, u32 pte);
+void lguest_set_pte(struct lguest *lg, u32 gpgdir, u32 vaddr, u32 tlb_gen);
 void lguest_set_pgd(struct lguest *lg, u32 gpgdir, u32 index);
 bool lguest_gva_to_gpa(struct lguest *lg, u32 vaddr, bool write, u32 *gpa);
 void lguest_map_stack(struct lguest *lg);

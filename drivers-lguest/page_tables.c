@@ -29,6 +29,7 @@
  */
 #include <linux/gfp.h>
 #include <linux/mm.h>
+#include <linux/moduleparam.h>
 #include <linux/nospec.h>
 #include <linux/pgtable.h>
 #include <linux/sched.h>
@@ -114,36 +115,85 @@ static struct page *pin_guest_page(struct lguest *lg, u32 gpfn)
 }
 
 /*
- * Forget a shadow page table: its entries hold no references (the frame
- * table does), so this is only memory, but there may be a thousand of
- * them in a directory, and the guest says when: let others run.
+ * How many guest page directories (processes, to a Linux guest) a guest
+ * keeps shadows of.  A directory that is loaded again finds its shadow
+ * still filled in, as long as the guest did not change its tables since;
+ * the one loaded longest ago makes room for a new one.  The value is read
+ * when a guest is created.
  */
-static void release_pgd(pgd_t *spgd)
+static unsigned int shadow_pgdirs = 16;
+module_param(shadow_pgdirs, uint, 0644);
+MODULE_PARM_DESC(shadow_pgdirs,
+		 "shadow page directories per guest (2-256, default 16)");
+
+/*
+ * For debugging, and as a baseline for measurements: no shared kernel
+ * shadows, and a guest's user mappings are forgotten on every cr3 load,
+ * as a TLB without global entries would.  Read when a guest is created.
+ */
+static bool shadow_simple;
+module_param(shadow_simple, bool, 0644);
+MODULE_PARM_DESC(shadow_simple,
+		 "no shared kernel shadows, forget user shadows on every switch");
+
+static pte_t *pgd_table(pgd_t pgd)
 {
-	if (!(pgd_flags(*spgd) & _PAGE_PRESENT))
+	return __va(pgd_val(pgd) & PAGE_MASK);
+}
+
+static bool shadow_present(pgd_t pgd)
+{
+	return pgd_flags(pgd) & _PAGE_PRESENT;
+}
+
+/* Our directory entry for a page table of ours. */
+static pgd_t link_table(pte_t *ptes)
+{
+	return __pgd(__pa(ptes) | _PAGE_PRESENT | _PAGE_RW | _PAGE_USER |
+		     _PAGE_ACCESSED);
+}
+
+/*
+ * Forget one slot of a shadow directory.  Its table holds no references
+ * (the frame table does), so this is only memory, and a kernel table that
+ * every directory shares is only unlinked.  There may be a thousand slots
+ * in a directory, and the guest says when: let others run.
+ */
+static void release_pgd(struct lguest *lg, pgd_t *pgdir, unsigned int index)
+{
+	pgd_t *spgd = &pgdir[index];
+
+	if (!shadow_present(*spgd))
 		return;
-	free_page((unsigned long)__va(pgd_val(*spgd) & PAGE_MASK));
+	if (pgd_table(*spgd) != lg->kshadows[index].ptes)
+		free_page((unsigned long)pgd_table(*spgd));
 	*spgd = __pgd(0);
 	cond_resched();
 }
 
-static void flush_pgdir_range(pgd_t *pgdir, unsigned int end)
+static void flush_pgdir_range(struct lguest *lg, pgd_t *pgdir,
+			      unsigned int end)
 {
 	unsigned int i;
 
 	for (i = 0; i < end; i++)
-		release_pgd(&pgdir[i]);
+		release_pgd(lg, pgdir, i);
 }
 
-static void flush_pgdir(pgd_t *pgdir)
+static void flush_pgdir(struct lguest *lg, pgd_t *pgdir)
 {
-	flush_pgdir_range(pgdir, SWITCHER_PGD_INDEX);
+	flush_pgdir_range(lg, pgdir, SWITCHER_PGD_INDEX);
 }
 
 /* What a TLB flush without the global entries forgets. */
 static void flush_pgdir_user(struct lguest *lg, pgd_t *pgdir)
 {
-	flush_pgdir_range(pgdir, lg->user_pgds ?: SWITCHER_PGD_INDEX);
+	flush_pgdir_range(lg, pgdir, lg->user_pgds ?: SWITCHER_PGD_INDEX);
+}
+
+static struct lg_pgdir *cur_pgdir(struct lguest *lg)
+{
+	return &lg->pgdirs[lg->cur_pgdir];
 }
 
 int lguest_init_pagetables(struct lguest *lg)
@@ -154,7 +204,15 @@ int lguest_init_pagetables(struct lguest *lg)
 	err = init_frames(lg);
 	if (err)
 		return err;
-	for (i = 0; i < LG_NR_PGDIRS; i++) {
+	lg->shadow_simple = READ_ONCE(shadow_simple);
+	lg->nr_pgdirs = clamp(READ_ONCE(shadow_pgdirs), 2U, 256U);
+	lg->pgdirs = kcalloc(lg->nr_pgdirs, sizeof(*lg->pgdirs),
+			     GFP_KERNEL_ACCOUNT);
+	lg->kshadows = kcalloc(SWITCHER_PGD_INDEX, sizeof(*lg->kshadows),
+			       GFP_KERNEL_ACCOUNT);
+	if (!lg->pgdirs || !lg->kshadows)
+		return -ENOMEM;
+	for (i = 0; i < lg->nr_pgdirs; i++) {
 		lg->pgdirs[i].pgdir = (pgd_t *)get_zeroed_page(GFP_KERNEL_ACCOUNT);
 		if (!lg->pgdirs[i].pgdir)
 			return -ENOMEM;
@@ -165,17 +223,23 @@ int lguest_init_pagetables(struct lguest *lg)
 	return 0;
 }
 
+/* Called on failure of lguest_init_pagetables() too. */
 void lguest_free_pagetables(struct lguest *lg)
 {
 	unsigned int i;
 
-	for (i = 0; i < LG_NR_PGDIRS; i++) {
+	for (i = 0; lg->pgdirs && i < lg->nr_pgdirs; i++) {
 		if (!lg->pgdirs[i].pgdir)
 			continue;
-		flush_pgdir(lg->pgdirs[i].pgdir);
+		flush_pgdir(lg, lg->pgdirs[i].pgdir);
 		free_page((unsigned long)lg->pgdirs[i].pgdir);
-		lg->pgdirs[i].pgdir = NULL;
 	}
+	kfree(lg->pgdirs);
+	lg->pgdirs = NULL;
+	for (i = 0; lg->kshadows && i < SWITCHER_PGD_INDEX; i++)
+		free_page((unsigned long)lg->kshadows[i].ptes);
+	kfree(lg->kshadows);
+	lg->kshadows = NULL;
 	free_frames(lg);
 }
 
@@ -189,10 +253,22 @@ static int find_pgdir(struct lguest *lg, u32 gpgdir)
 {
 	unsigned int i;
 
-	for (i = 0; i < LG_NR_PGDIRS; i++)
+	for (i = 0; i < lg->nr_pgdirs; i++)
 		if (lg->pgdirs[i].gpgdir == gpgdir)
 			return i;
 	return -1;
+}
+
+/* The directory loaded longest ago, never the current one. */
+static unsigned int pgdir_victim(struct lguest *lg)
+{
+	unsigned int i, victim = lg->cur_pgdir ? 0 : 1;
+
+	for (i = 0; i < lg->nr_pgdirs; i++)
+		if (i != lg->cur_pgdir &&
+		    lg->pgdirs[i].last_used < lg->pgdirs[victim].last_used)
+			victim = i;
+	return victim;
 }
 
 /* From lguest_data.kernel_address; a partly-user slot counts as user. */
@@ -203,11 +279,159 @@ void lguest_set_kernel_address(struct lguest *lg, u32 kernel_address)
 }
 
 /*
- * The guest switched to another page directory.  If we shadow it already,
- * fine; otherwise recycle a shadow (not the current one) for it.
+ * Kernel page tables.  Linux maps its kernel with the same page tables in
+ * every page directory: pgd_alloc() copies the kernel's directory entries
+ * into each new one.  So each kernel slot has one shadow table, shared by
+ * every shadow directory whose guest entry for the slot is the same as
+ * the one the shadow was made from (kshadow_key()); a directory whose
+ * entry differs (the kernel syncs a new entry into one directory after
+ * another) takes the shared table over for its own entry, and the others
+ * link it again when theirs is the same (link_kernel_slots()).
  */
-void lguest_new_pagetable(struct lguest *lg, u32 gpgdir)
+static bool shared_slot(struct lguest *lg, unsigned int index)
 {
+	return !lg->shadow_simple && lg->user_pgds &&
+	       index >= lg->user_pgds && index < SWITCHER_PGD_INDEX;
+}
+
+/* What a shared shadow depends on: the page table and the rights. */
+static u32 kshadow_key(u32 gpgd)
+{
+	return gpgd & ~(_PAGE_ACCESSED | _PAGE_DIRTY);
+}
+
+/*
+ * The shadow of a guest entry.  It is writable only once the guest entry is
+ * dirty, so the first write faults and lets us set the dirty bit.
+ */
+static pte_t make_shadow(struct page *page, u32 gpgd, u32 gpte)
+{
+	u32 flags = _PAGE_PRESENT | _PAGE_ACCESSED;
+
+	if (gpgd & gpte & _PAGE_USER)
+		flags |= _PAGE_USER;
+	if ((gpgd & gpte & _PAGE_RW) && (gpte & _PAGE_DIRTY))
+		flags |= _PAGE_RW | _PAGE_DIRTY;
+	return pfn_pte(page_to_pfn(page), __pgprot(flags));
+}
+
+/*
+ * Map at once everything the guest kernel's table maps and has used (the
+ * accessed bit is set, and the dirty bit for a writable mapping, as in
+ * every kernel mapping Linux makes), rather than take a fault for each
+ * page the first time the kernel touches it.  Entries beyond guest memory
+ * (device windows) are left to fault, for mmio.c.
+ */
+static void fill_kshadow(struct lguest *lg, struct lg_kshadow *ks)
+{
+	u32 gptes[64], gpte, gpfn, i, j;
+	struct page *page;
+
+	for (i = 0; i < GUEST_PTES && !lg->dead; i += ARRAY_SIZE(gptes)) {
+		if (!lg_read(lg, (ks->gpgd & PAGE_MASK) + i * 4, gptes,
+			     sizeof(gptes)))
+			return;
+		for (j = 0; j < ARRAY_SIZE(gptes); j++) {
+			gpte = gptes[j];
+			gpfn = gpte >> PAGE_SHIFT;
+			if ((gpte & (_PAGE_PRESENT | _PAGE_ACCESSED)) !=
+			    (_PAGE_PRESENT | _PAGE_ACCESSED) ||
+			    gpfn >= guest_frames(lg))
+				continue;
+			page = pin_guest_page(lg, array_index_nospec(gpfn,
+							guest_frames(lg)));
+			if (!page)
+				return;
+			ks->ptes[i + j] = make_shadow(page, ks->gpgd, gpte);
+		}
+		cond_resched();
+	}
+	ks->filled = true;
+}
+
+/* Make slot index's shared table the shadow of gpgd, for every directory. */
+static void retarget_kshadow(struct lguest *lg, unsigned int index, u32 gpgd)
+{
+	struct lg_kshadow *ks = &lg->kshadows[index];
+	unsigned int i;
+	pgd_t *spgd;
+
+	for (i = 0; i < lg->nr_pgdirs; i++) {
+		spgd = &lg->pgdirs[i].pgdir[index];
+		if (shadow_present(*spgd) && pgd_table(*spgd) == ks->ptes)
+			*spgd = __pgd(0);
+	}
+	clear_page(ks->ptes);
+	ks->gpgd = kshadow_key(gpgd);
+	ks->filled = false;
+}
+
+/* The shared table of a kernel slot for a guest entry gpgd, or NULL. */
+static pte_t *kshadow_for(struct lguest *lg, unsigned int index, u32 gpgd)
+{
+	struct lg_kshadow *ks = &lg->kshadows[index];
+
+	if (!ks->ptes) {
+		ks->ptes = (pte_t *)get_zeroed_page(GFP_KERNEL_ACCOUNT);
+		if (!ks->ptes)
+			return NULL;
+		ks->gpgd = kshadow_key(gpgd);
+	} else if (ks->gpgd != kshadow_key(gpgd)) {
+		retarget_kshadow(lg, index, gpgd);
+	}
+	if (!ks->filled)
+		fill_kshadow(lg, ks);
+	return ks->ptes;
+}
+
+/*
+ * Link the shared kernel tables into a directory being loaded, where its
+ * guest entries are the ones they shadow: a new process then starts with
+ * the whole kernel mapped.
+ */
+static void link_kernel_slots(struct lguest *lg, struct lg_pgdir *d)
+{
+	u32 gpgds[64], i, j, index;
+	struct lg_kshadow *ks;
+
+	if (!shared_slot(lg, lg->user_pgds))
+		return;
+	for (i = lg->user_pgds; i < SWITCHER_PGD_INDEX; i += j) {
+		j = min_t(u32, ARRAY_SIZE(gpgds), SWITCHER_PGD_INDEX - i);
+		if (!lg_read(lg, d->gpgdir + i * 4, gpgds, j * 4))
+			return;
+		for (index = i; index < i + j; index++) {
+			ks = &lg->kshadows[index];
+			if (ks->filled && !shadow_present(d->pgdir[index]) &&
+			    (gpgds[index - i] & _PAGE_PRESENT) &&
+			    ks->gpgd == kshadow_key(gpgds[index - i]))
+				d->pgdir[index] = link_table(ks->ptes);
+		}
+	}
+}
+
+/*
+ * Does a directory's shadow of user mappings still agree with the guest's
+ * tables?  Loading cr3 flushes a TLB's non-global entries, and Linux
+ * counts on it: it does not flush for a process that is not running.  But
+ * it counts every change to a process's tables that needs a flush, in
+ * mm->context.tlb_gen, whether the process runs or not, and the guest
+ * hands us that count (plus one: 0 is "unknown") with each cr3 load and
+ * TLB flush.  A directory left at generation N and loaded again at N has
+ * seen no change; any other value, and its user shadows go.
+ */
+static bool pgdir_current(struct lguest *lg, struct lg_pgdir *d, u32 tlb_gen)
+{
+	return !lg->shadow_simple && tlb_gen && d->tlb_gen == tlb_gen;
+}
+
+/*
+ * The guest switched to a page directory.  If we shadow it already, keep
+ * what still holds; otherwise recycle the shadow loaded longest ago.
+ */
+void lguest_new_pagetable(struct lguest *lg, u32 gpgdir, u32 tlb_gen)
+{
+	struct lg_pgdir *d;
 	int i;
 
 	if (!gpgdir_valid(lg, gpgdir)) {
@@ -216,30 +440,28 @@ void lguest_new_pagetable(struct lguest *lg, u32 gpgdir)
 	}
 	i = find_pgdir(lg, gpgdir);
 	if (i < 0) {
-		i = lg->evict_next;
-		if (i == lg->cur_pgdir)
-			i = (i + 1) % LG_NR_PGDIRS;
-		lg->evict_next = (i + 1) % LG_NR_PGDIRS;
-		flush_pgdir(lg->pgdirs[i].pgdir);
+		i = pgdir_victim(lg);
+		flush_pgdir(lg, lg->pgdirs[i].pgdir);
 		lg->pgdirs[i].gpgdir = gpgdir;
-	} else if (i != lg->cur_pgdir && lg->user_pgds) {
-		/*
-		 * Loading cr3 flushes a TLB's non-global entries, and Linux
-		 * counts on it: it does not flush for a process that is not
-		 * running.  Our shadow must forget as much.
-		 */
-		flush_pgdir_range(lg->pgdirs[i].pgdir, lg->user_pgds);
+	} else if (lg->user_pgds &&
+		   !pgdir_current(lg, &lg->pgdirs[i], tlb_gen) &&
+		   (i != lg->cur_pgdir || !lg->shadow_simple)) {
+		flush_pgdir_range(lg, lg->pgdirs[i].pgdir, lg->user_pgds);
 	}
+	d = &lg->pgdirs[i];
+	d->tlb_gen = tlb_gen;
+	d->last_used = ++lg->pgdir_clock;
 	lg->cur_pgdir = i;
 	lg->regs.cr3 = gpgdir;
+	link_kernel_slots(lg, d);
 	lguest_map_stack(lg);
 }
 
 /* Before each entry: the launcher may have set another cr3. */
 bool lguest_prepare_pagetables(struct lguest *lg)
 {
-	if (lg->pgdirs[lg->cur_pgdir].gpgdir != lg->regs.cr3)
-		lguest_new_pagetable(lg, lg->regs.cr3);
+	if (cur_pgdir(lg)->gpgdir != lg->regs.cr3)
+		lguest_new_pagetable(lg, lg->regs.cr3, 0);
 	return !lg->dead;
 }
 
@@ -249,7 +471,7 @@ bool lguest_prepare_pagetables(struct lguest *lg)
  */
 unsigned long lguest_shadow_cr3(struct lguest *lg, pte_t *switcher_pte)
 {
-	pgd_t *pgdir = lg->pgdirs[lg->cur_pgdir].pgdir;
+	pgd_t *pgdir = cur_pgdir(lg)->pgdir;
 
 	pgdir[SWITCHER_PGD_INDEX] = __pgd(__pa(switcher_pte) | _PAGE_PRESENT |
 					  _PAGE_RW | _PAGE_ACCESSED);
@@ -290,37 +512,28 @@ static bool access_ok_for(u32 gpgd, u32 gpte, u32 errcode)
 	return true;
 }
 
-static pte_t *shadow_pte(struct lguest *lg, u32 vaddr)
+/*
+ * Our entry for vaddr in the current directory, in the shared table of a
+ * kernel slot or in one of the directory's own, made if need be.
+ */
+static pte_t *shadow_pte(struct lguest *lg, u32 vaddr, u32 gpgd)
 {
-	pgd_t *spgd = &lg->pgdirs[lg->cur_pgdir].pgdir[pgd_index_of(vaddr)];
+	unsigned int index = pgd_index_of(vaddr);
+	pgd_t *spgd = &cur_pgdir(lg)->pgdir[index];
 	pte_t *ptes;
 
-	if (!(pgd_flags(*spgd) & _PAGE_PRESENT)) {
-		ptes = (pte_t *)get_zeroed_page(GFP_KERNEL_ACCOUNT);
+	if (!shadow_present(*spgd)) {
+		if (shared_slot(lg, index))
+			ptes = kshadow_for(lg, index, gpgd);
+		else
+			ptes = (pte_t *)get_zeroed_page(GFP_KERNEL_ACCOUNT);
 		if (!ptes) {
 			kill_guest(lg, "out of memory for page tables");
 			return NULL;
 		}
-		*spgd = __pgd(__pa(ptes) | _PAGE_PRESENT | _PAGE_RW |
-			      _PAGE_USER | _PAGE_ACCESSED);
+		*spgd = link_table(ptes);
 	}
-	ptes = __va(pgd_val(*spgd) & PAGE_MASK);
-	return &ptes[pte_index_of(vaddr)];
-}
-
-/*
- * The shadow of a guest entry.  It is writable only once the guest entry is
- * dirty, so the first write faults and lets us set the dirty bit.
- */
-static pte_t make_shadow(struct page *page, u32 gpgd, u32 gpte)
-{
-	u32 flags = _PAGE_PRESENT | _PAGE_ACCESSED;
-
-	if (gpgd & gpte & _PAGE_USER)
-		flags |= _PAGE_USER;
-	if ((gpgd & gpte & _PAGE_RW) && (gpte & _PAGE_DIRTY))
-		flags |= _PAGE_RW | _PAGE_DIRTY;
-	return pfn_pte(page_to_pfn(page), __pgprot(flags));
+	return &pgd_table(*spgd)[pte_index_of(vaddr)];
 }
 
 /*
@@ -360,7 +573,7 @@ enum lg_fault lguest_demand_page(struct lguest *lg, u32 vaddr, u32 *errcode,
 	if (!lg_write(lg, pte_gpa, &gpte, 4))
 		return LG_FAULT_FIXED;
 
-	spte = shadow_pte(lg, vaddr);
+	spte = shadow_pte(lg, vaddr, gpgd);
 	if (!spte)
 		return LG_FAULT_FIXED;
 	page = pin_guest_page(lg, array_index_nospec(gpfn, guest_frames(lg)));
@@ -372,19 +585,27 @@ enum lg_fault lguest_demand_page(struct lguest *lg, u32 vaddr, u32 *errcode,
 
 /*
  * LHCALL_FLUSH_TLB: forget the current directory's shadow entries below the
- * guest's kernel_address (all of them if it gave none); with kernel set,
- * every entry of every directory: kernel mappings are in all of them.
+ * guest's kernel_address (all of them if it gave none): the guest's address
+ * space is now at generation tlb_gen.  With kernel set, every entry of
+ * every directory: kernel mappings are in all of them.
  */
-void lguest_flush_tlb(struct lguest *lg, u32 kernel)
+void lguest_flush_tlb(struct lguest *lg, u32 kernel, u32 tlb_gen)
 {
 	unsigned int i;
 
 	if (!kernel) {
-		flush_pgdir_user(lg, lg->pgdirs[lg->cur_pgdir].pgdir);
+		flush_pgdir_user(lg, cur_pgdir(lg)->pgdir);
 	} else {
-		for (i = 0; i < LG_NR_PGDIRS; i++)
-			flush_pgdir(lg->pgdirs[i].pgdir);
+		for (i = 0; i < lg->nr_pgdirs; i++)
+			flush_pgdir(lg, lg->pgdirs[i].pgdir);
+		for (i = 0; i < SWITCHER_PGD_INDEX; i++) {
+			if (!lg->kshadows[i].ptes)
+				continue;
+			clear_page(lg->kshadows[i].ptes);
+			lg->kshadows[i].filled = false;
+		}
 	}
+	cur_pgdir(lg)->tlb_gen = tlb_gen;
 	lguest_map_stack(lg);
 }
 
@@ -398,36 +619,42 @@ void lguest_free_pagetable(struct lguest *lg, u32 gpgdir)
 
 	if (i < 0)
 		return;
-	flush_pgdir(lg->pgdirs[i].pgdir);
-	if (i != lg->cur_pgdir)
+	flush_pgdir(lg, lg->pgdirs[i].pgdir);
+	if (i != lg->cur_pgdir) {
 		lg->pgdirs[i].gpgdir = ~0U;
-	else
+		lg->pgdirs[i].last_used = 0;
+	} else {
 		lguest_map_stack(lg);
+	}
 }
 
 /*
- * LHCALL_SET_PTE: the guest changed one entry; drop its shadows.  Page
- * tables can be shared between page directories (the kernel's are), so
- * drop the shadow in every directory we keep, not just gpgdir's: at worst
- * that costs another fault.
+ * LHCALL_SET_PTE: the guest changed the entry for vaddr, and flushed it:
+ * drop its shadows.  Page tables can be shared between page directories
+ * (the kernel's are), so drop the shadow in every directory we keep, not
+ * just gpgdir's: at worst that costs another fault.  The current
+ * directory's address space is now at generation tlb_gen: a flush of a
+ * range comes a page at a time, and all of it before the guest can switch.
  */
-void lguest_set_pte(struct lguest *lg, u32 gpgdir, u32 vaddr, u32 pte)
+void lguest_set_pte(struct lguest *lg, u32 gpgdir, u32 vaddr, u32 tlb_gen)
 {
-	unsigned int i;
+	unsigned int i, index = pgd_index_of(vaddr);
 	pgd_t *spgd;
-	pte_t *ptes;
 
-	if (pgd_index_of(vaddr) >= SWITCHER_PGD_INDEX) {
+	if (index >= SWITCHER_PGD_INDEX) {
 		kill_guest(lg, "attempt to map %#x, in the switcher", vaddr);
 		return;
 	}
-	for (i = 0; i < LG_NR_PGDIRS; i++) {
-		spgd = &lg->pgdirs[i].pgdir[pgd_index_of(vaddr)];
-		if (!(pgd_flags(*spgd) & _PAGE_PRESENT))
-			continue;
-		ptes = __va(pgd_val(*spgd) & PAGE_MASK);
-		ptes[pte_index_of(vaddr)] = __pte(0);
+	index = array_index_nospec(index, SWITCHER_PGD_INDEX);
+	if (lg->kshadows[index].ptes)
+		lg->kshadows[index].ptes[pte_index_of(vaddr)] = __pte(0);
+	for (i = 0; i < lg->nr_pgdirs; i++) {
+		spgd = &lg->pgdirs[i].pgdir[index];
+		if (shadow_present(*spgd))
+			pgd_table(*spgd)[pte_index_of(vaddr)] = __pte(0);
 	}
+	if (gpgdir == cur_pgdir(lg)->gpgdir)
+		cur_pgdir(lg)->tlb_gen = tlb_gen;
 	lguest_map_stack(lg);
 }
 
@@ -441,9 +668,9 @@ void lguest_set_pgd(struct lguest *lg, u32 gpgdir, u32 index)
 		return;
 	}
 	index = array_index_nospec(index, SWITCHER_PGD_INDEX);
-	for (i = 0; i < LG_NR_PGDIRS; i++)
+	for (i = 0; i < lg->nr_pgdirs; i++)
 		if (lg->pgdirs[i].gpgdir == gpgdir)
-			release_pgd(&lg->pgdirs[i].pgdir[index]);
+			release_pgd(lg, lg->pgdirs[i].pgdir, index);
 	lguest_map_stack(lg);
 }
 

@@ -26,15 +26,16 @@
 #define LHCALL_LGUEST_INIT	1	/* ebx: address of struct lguest_data */
 #define LHCALL_SHUTDOWN		2	/* ebx: LGUEST_SHUTDOWN_*, ecx: message */
 #define LHCALL_FREE_PGTABLE	3	/* ebx: a page directory being freed */
-#define LHCALL_NEW_PGTABLE	4	/* ebx: new cr3 */
-#define LHCALL_FLUSH_TLB	5	/* ebx: non-zero to flush kernel pages too */
+#define LHCALL_NEW_PGTABLE	4	/* ebx: new cr3, ecx: generation */
+#define LHCALL_FLUSH_TLB	5	/* ebx: non-zero to flush kernel pages too,
+					 * ecx: generation */
 #define LHCALL_LOAD_IDT_ENTRY	6	/* ebx: vector, ecx/edx: gate low/high */
 #define LHCALL_SET_STACK	7	/* ebx: ss1, ecx: esp1, edx: pages */
 #define LHCALL_SET_CLOCKEVENT	9	/* ebx: ns from now, 0 to cancel */
 #define LHCALL_HALT		10	/* sleep until an interrupt */
 #define LHCALL_SET_IO_BITMAP	12	/* ebx: bitmap address, ecx: bytes */
 #define LHCALL_SET_LDT		13	/* ebx: LDT address (virtual), ecx: entries */
-#define LHCALL_SET_PTE		14	/* ebx: cr3, ecx: address, edx: pte */
+#define LHCALL_SET_PTE		14	/* ebx: cr3, ecx: address, edx: generation */
 #define LHCALL_SET_PGD		15	/* ebx: cr3, ecx: index of the entry */
 #define LHCALL_LOAD_TLS		16	/* ebx: address of 3 descriptors */
 #define LHCALL_SET_DEBUGREG	17	/* ebx: 0-3 or 7, ecx: value */
@@ -55,6 +56,16 @@
  * can never be used: traps from user mode then kill the guest.
  */
 #define LGUEST_STACK_MAX_PAGES	16
+
+/*
+ * The generation of a guest that set lguest_data.kernel_address: a number
+ * the guest changes whenever it changes an entry below kernel_address of
+ * the page directory concerned (the current one, for a flush) in a way
+ * that needs a TLB flush; 0 means unknown.  The host keeps its shadow of
+ * a directory's user mappings across switches, and forgets it when the
+ * directory is loaded again with another generation than the one it was
+ * left at.  A guest that gets this wrong only confuses itself.
+ */
 
 /*
  * LHCALL_SET_LDT gives the guest's local descriptor table: @entries (at
