@@ -80,8 +80,10 @@ guest_initramfs() {
 	strip --strip-debug -o "$g/lib/lg.ko" "$OUT/drivers/lguest/lg.ko"
 	[ -x "$TOOLS_OUT/kselftest/lguest/lguest_vbench" ] &&
 		strip -o "$g/bin/lguest_vbench" "$TOOLS_OUT/kselftest/lguest/lguest_vbench"
-	[ -x "$TOOLS_OUT/kselftest/lguest/lguest_tcp" ] &&
-		strip -o "$g/bin/lguest_tcp" "$TOOLS_OUT/kselftest/lguest/lguest_tcp"
+	for prog in lguest_tcp lguest_mm_stress; do
+		[ -x "$TOOLS_OUT/kselftest/lguest/$prog" ] &&
+			strip -o "$g/bin/$prog" "$TOOLS_OUT/kselftest/lguest/$prog"
+	done
 	cp "$TOP/scripts/rig/guest-devices" "$g/bin/"
 	[ "${1:-}" = selftests ] && copy_selftests "$g"
 	(cd "$g" && find . | LC_ALL=C sort | cpio -o -H newc --quiet -R 0:0 | gzip -1)

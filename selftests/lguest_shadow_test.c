@@ -2,9 +2,10 @@
 /*
  * More shadow paging: the host keeps the accessed and dirty bits of the
  * guest's PTEs, follows the guest across more page directories than it
- * caches shadows for (LG_NR_PGDIRS, 4), and runs page-table hypercalls
- * the guest queued in the asynchronous ring of struct lguest_data in
- * order, marking each done, before any other hypercall.
+ * caches shadows for (lg.shadow_pgdirs, 16 by default), and runs
+ * page-table hypercalls the guest queued in the asynchronous ring of
+ * struct lguest_data in order, marking each done, before any other
+ * hypercall.
  *
  * See include/lguest_util.h for how the guest code in this file runs.
  * All tests are skipped when /dev/lguest does not exist.
@@ -84,11 +85,11 @@ TEST(accessed_dirty)
 /*
  * NR_CR3 page directories, each a copy of the guest's with TEST_PAGE
  * mapped to a page of its own, switched among with LHCALL_NEW_PGTABLE in
- * an order that defeats a 4-entry cache.  Each visit reads the value the
- * last visit to the same directory wrote, then writes the next.
+ * an order that defeats the default 16-entry cache.  Each visit reads the
+ * value the last visit to the same directory wrote, then writes the next.
  */
-#define NR_CR3		10
-#define NR_SWITCHES	100
+#define NR_CR3		20
+#define NR_SWITCHES	200
 #define CR3_MAGIC	0xc3000000u
 
 static GUEST_CODE void guest_many_cr3(void)
