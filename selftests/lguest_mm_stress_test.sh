@@ -36,7 +36,9 @@ cleanup() {
 }
 trap cleanup EXIT
 
+# Pages pinned and not yet unpinned, with the per-CPU counts folded in.
 pins() {
+	echo 1 > /proc/sys/vm/stat_refresh 2>/dev/null
 	echo $(( $(sed -n 's/^nr_foll_pin_acquired //p' /proc/vmstat) -
 		 $(sed -n 's/^nr_foll_pin_released //p' /proc/vmstat) ))
 }
