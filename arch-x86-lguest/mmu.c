@@ -9,9 +9,11 @@
  * which become hypercalls.  New mappings need nothing at all (the host
  * fills them in on the first fault); changed or removed ones are always
  * followed by a flush.  The exceptions are the page-directory entries,
- * whose shadows the host must drop (and free) when they change, and a
+ * whose shadows the host must drop (and free) when they change or go, and a
  * page directory that is freed, whose shadow must not be reused for the
- * next process that gets the same page.
+ * next process that gets the same page.  Flushes and cr3 loads carry the
+ * address space's TLB generation, so that the host can keep the shadow of
+ * a process that is switched out (see tlb_gen_of()).
  */
 #include <linux/mm.h>
 #include <linux/pgtable.h>
@@ -94,15 +96,21 @@ static void lguest_flush_tlb_one_user(unsigned long addr)
 
 /*
  * A page-directory entry (the pmd, in 2-level paging) changed: its page
- * table may be gone.  The directory is the page the entry lives in.
+ * table may be gone.  The directory is the page the entry lives in.  An
+ * entry that was not present has no shadow to drop (the host only makes
+ * one for an entry it found present, and hears of every change after),
+ * so a new page table, as every fork and fault into a fresh 4 MiB makes,
+ * costs no hypercall.
  */
 static void lguest_set_pmd(pmd_t *pmdp, pmd_t pmd)
 {
 	unsigned long pa = __pa(pmdp);
+	bool was_present = native_pmd_val(*pmdp) & _PAGE_PRESENT;
 
 	native_set_pmd(pmdp, pmd);
-	lazy_hcall(LHCALL_SET_PGD, pa & PAGE_MASK,
-		   (pa & ~PAGE_MASK) / sizeof(pmd_t), 0);
+	if (was_present)
+		lazy_hcall(LHCALL_SET_PGD, pa & PAGE_MASK,
+			   (pa & ~PAGE_MASK) / sizeof(pmd_t), 0);
 }
 
 static void lguest_pgd_free(struct mm_struct *mm, pgd_t *pgd)

@@ -411,6 +411,79 @@ static void link_kernel_slots(struct lguest *lg, struct lg_pgdir *d)
 }
 
 /*
+ * Does a shadow entry still hold for the guest's entry gpte (under gpgd)?
+ * Returns the entry to keep: the same, or with the rights the guest's
+ * entry no longer gives taken away; or an empty entry if it maps another
+ * page, or nothing.
+ */
+static pte_t shadow_resynced(struct lguest *lg, pte_t spte, u32 gpgd, u32 gpte)
+{
+	u32 gpfn = gpte >> PAGE_SHIFT, excess;
+	struct page *page;
+	pte_t want;
+
+	if (!(gpte & _PAGE_PRESENT) || gpfn >= guest_frames(lg))
+		return __pte(0);
+	page = lg->frames[array_index_nospec(gpfn, guest_frames(lg))];
+	if (!page || pte_pfn(spte) != page_to_pfn(page))
+		return __pte(0);
+	want = make_shadow(page, gpgd, gpte);
+	excess = pte_flags(spte) & ~pte_flags(want) & (_PAGE_RW | _PAGE_USER |
+						       _PAGE_DIRTY);
+	return pte_clear_flags(spte, excess);
+}
+
+/* Resync one slot of a directory: see resync_user(). */
+static void resync_slot(struct lguest *lg, struct lg_pgdir *d,
+			unsigned int index)
+{
+	u32 gpgd, gptes[64], i, j;
+	bool have_chunk;
+	pte_t *ptes;
+
+	if (!shadow_present(d->pgdir[index]))
+		return;
+	ptes = pgd_table(d->pgdir[index]);
+	if (ptes == lg->kshadows[index].ptes ||
+	    !lg_read(lg, d->gpgdir + index * 4, &gpgd, 4) ||
+	    !(gpgd & _PAGE_PRESENT) || (gpgd & _PAGE_PSE)) {
+		release_pgd(lg, d->pgdir, index);
+		return;
+	}
+	for (i = 0; i < GUEST_PTES; i += ARRAY_SIZE(gptes)) {
+		have_chunk = false;
+		for (j = 0; j < ARRAY_SIZE(gptes); j++) {
+			if (!(pte_flags(ptes[i + j]) & _PAGE_PRESENT))
+				continue;
+			if (!have_chunk &&
+			    !lg_read(lg, (gpgd & PAGE_MASK) + i * 4, gptes,
+				     sizeof(gptes)))
+				return;
+			have_chunk = true;
+			ptes[i + j] = shadow_resynced(lg, ptes[i + j], gpgd,
+						      gptes[j]);
+		}
+	}
+	cond_resched();
+}
+
+/*
+ * The guest's user mappings changed (it flushed its TLB, or loads a
+ * directory whose address space changed while it was switched out).
+ * Rather than forget them all, as a TLB would, compare every present
+ * shadow entry below the kernel with the guest's entry now, and drop or
+ * downgrade what differs: a process that forked keeps its read-only
+ * mappings, and the pages it did not touch since.
+ */
+static void resync_user(struct lguest *lg, struct lg_pgdir *d)
+{
+	unsigned int i;
+
+	for (i = 0; i < lg->user_pgds && !lg->dead; i++)
+		resync_slot(lg, d, i);
+}
+
+/*
  * Does a directory's shadow of user mappings still agree with the guest's
  * tables?  Loading cr3 flushes a TLB's non-global entries, and Linux
  * counts on it: it does not flush for a process that is not running.  But
@@ -418,11 +491,27 @@ static void link_kernel_slots(struct lguest *lg, struct lg_pgdir *d)
  * mm->context.tlb_gen, whether the process runs or not, and the guest
  * hands us that count (plus one: 0 is "unknown") with each cr3 load and
  * TLB flush.  A directory left at generation N and loaded again at N has
- * seen no change; any other value, and its user shadows go.
+ * seen no change; any other value, and its user shadows are resynced.
  */
 static bool pgdir_current(struct lguest *lg, struct lg_pgdir *d, u32 tlb_gen)
 {
 	return !lg->shadow_simple && tlb_gen && d->tlb_gen == tlb_gen;
+}
+
+/*
+ * A directory loaded again: keep what still holds of its user shadows.  A
+ * guest that gave no kernel_address flushes everything itself.
+ */
+static void revisit_pgdir(struct lguest *lg, unsigned int i, u32 tlb_gen)
+{
+	struct lg_pgdir *d = &lg->pgdirs[i];
+
+	if (!lg->user_pgds || pgdir_current(lg, d, tlb_gen))
+		return;
+	if (!lg->shadow_simple)
+		resync_user(lg, d);
+	else if (i != lg->cur_pgdir)
+		flush_pgdir_range(lg, d->pgdir, lg->user_pgds);
 }
 
 /*
@@ -443,10 +532,8 @@ void lguest_new_pagetable(struct lguest *lg, u32 gpgdir, u32 tlb_gen)
 		i = pgdir_victim(lg);
 		flush_pgdir(lg, lg->pgdirs[i].pgdir);
 		lg->pgdirs[i].gpgdir = gpgdir;
-	} else if (lg->user_pgds &&
-		   !pgdir_current(lg, &lg->pgdirs[i], tlb_gen) &&
-		   (i != lg->cur_pgdir || !lg->shadow_simple)) {
-		flush_pgdir_range(lg, lg->pgdirs[i].pgdir, lg->user_pgds);
+	} else {
+		revisit_pgdir(lg, i, tlb_gen);
 	}
 	d = &lg->pgdirs[i];
 	d->tlb_gen = tlb_gen;
@@ -593,7 +680,9 @@ void lguest_flush_tlb(struct lguest *lg, u32 kernel, u32 tlb_gen)
 {
 	unsigned int i;
 
-	if (!kernel) {
+	if (!kernel && lg->user_pgds && !lg->shadow_simple) {
+		resync_user(lg, cur_pgdir(lg));
+	} else if (!kernel) {
 		flush_pgdir_user(lg, cur_pgdir(lg)->pgdir);
 	} else {
 		for (i = 0; i < lg->nr_pgdirs; i++)

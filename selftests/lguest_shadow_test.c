@@ -281,4 +281,114 @@ TEST(async_ring)
 	lg_assert_host_ok(_metadata);
 }
 
+/*
+ * Shared kernel shadows.  A guest that sets lguest_data.kernel_address
+ * gets one shadow table per kernel slot, shared by every directory whose
+ * guest entry for the slot is the same.  Here KSLOT is a kernel slot, and
+ * three directories differ there: A and C name page table PT1 (which
+ * maps KSLOT_ADDR to a page holding 0x111), B names PT2 (0x222).  Each
+ * switch must show each directory its own table, however the host shares
+ * and retargets its shadows; a change to PT1 flushed with LHCALL_SET_PTE
+ * must reach A and C; a full kernel flush must leave everything right.
+ */
+#define KERNEL_ADDR	0x80000000u
+#define KSLOT_ADDR	0x90000000u
+
+static GUEST_CODE uint32_t guest_dir_copy(void)
+{
+	uint32_t *pgd = (uint32_t *)(uintptr_t)lg_guest_info.pgdir;
+	uint32_t *new = (uint32_t *)(uintptr_t)guest_alloc_page();
+	uint32_t j;
+
+	for (j = 0; j < 1024; j++)
+		new[j] = pgd[j];
+	return (uint32_t)(uintptr_t)new;
+}
+
+/* A page table mapping KSLOT_ADDR to a new page holding value. */
+static GUEST_CODE uint32_t guest_kslot_table(uint32_t value, uint32_t *data)
+{
+	uint32_t pt = guest_alloc_page();
+
+	*data = guest_alloc_page();
+	*(uint32_t *)(uintptr_t)*data = value;
+	((uint32_t *)(uintptr_t)pt)[(KSLOT_ADDR >> 12) & 1023] =
+		*data | LG_PTE_P | LG_PTE_RW | LG_PTE_A | LG_PTE_D;
+	return pt;
+}
+
+static GUEST_CODE void guest_check_dir(uint32_t dir, uint32_t want)
+{
+	lg_hcall(LHCALL_NEW_PGTABLE, dir, 0, 0, 0);
+	__GUEST_ASSERT(READ_ONCE(*(uint32_t *)KSLOT_ADDR) == want,
+		       "directory %#x: read %#x, want %#x", dir,
+		       READ_ONCE(*(uint32_t *)KSLOT_ADDR), want);
+}
+
+static GUEST_CODE void guest_shared_kernel(void)
+{
+	struct lguest_data *d = (void *)(uintptr_t)lg_guest_info.lguest_data;
+	uint32_t a, b, c, pt1, pt2, data1, data2, data3, i;
+	uint32_t slot = KSLOT_ADDR >> PGDIR_SHIFT;
+
+	d->kernel_address = KERNEL_ADDR;
+	lgd = guest_lguest_init();
+	pt1 = guest_kslot_table(0x111, &data1);
+	pt2 = guest_kslot_table(0x222, &data2);
+	a = guest_dir_copy();
+	b = guest_dir_copy();
+	c = guest_dir_copy();
+	((uint32_t *)(uintptr_t)a)[slot] = pt1 | LG_PTE_P | LG_PTE_RW;
+	((uint32_t *)(uintptr_t)b)[slot] = pt2 | LG_PTE_P | LG_PTE_RW;
+	((uint32_t *)(uintptr_t)c)[slot] = pt1 | LG_PTE_P | LG_PTE_RW;
+	for (i = 0; i < 20; i++) {
+		guest_check_dir(a, 0x111);
+		guest_check_dir(b, 0x222);
+		guest_check_dir(c, 0x111);
+	}
+
+	/* Written through A's (shared) mapping: C sees it, B does not. */
+	lg_hcall(LHCALL_NEW_PGTABLE, a, 0, 0, 0);
+	WRITE_ONCE(*(uint32_t *)KSLOT_ADDR, 0x333);
+	guest_check_dir(c, 0x333);
+	guest_check_dir(b, 0x222);
+
+	/* PT1 remapped, and the host told: A and C see the new page. */
+	data3 = guest_alloc_page();
+	*(uint32_t *)(uintptr_t)data3 = 0x444;
+	((uint32_t *)(uintptr_t)pt1)[(KSLOT_ADDR >> 12) & 1023] =
+		data3 | LG_PTE_P | LG_PTE_RW | LG_PTE_A | LG_PTE_D;
+	lg_hcall(LHCALL_SET_PTE, a, KSLOT_ADDR, 0, 0);
+	guest_check_dir(a, 0x444);
+	guest_check_dir(b, 0x222);
+	guest_check_dir(c, 0x444);
+
+	/* B's directory entry changed to PT1, and the host told. */
+	((uint32_t *)(uintptr_t)b)[slot] = pt1 | LG_PTE_P | LG_PTE_RW;
+	lg_hcall(LHCALL_SET_PGD, b, slot, 0, 0);
+	guest_check_dir(b, 0x444);
+
+	/* Everything flushed: still right everywhere. */
+	lg_hcall(LHCALL_FLUSH_TLB, 1, 0, 0, 0);
+	guest_check_dir(a, 0x444);
+	guest_check_dir(b, 0x444);
+	((uint32_t *)(uintptr_t)c)[slot] = pt2 | LG_PTE_P | LG_PTE_RW;
+	lg_hcall(LHCALL_SET_PGD, c, slot, 0, 0);
+	guest_check_dir(c, 0x222);
+	guest_check_dir(a, 0x444);
+	GUEST_DONE();
+}
+
+TEST(shared_kernel_shadows)
+{
+	struct lg_vm *vm;
+
+	if (!lg_dev_present())
+		SKIP(return, LG_NO_DEV_MSG);
+	vm = lg_vm_create(0, guest_shared_kernel);
+	ASSERT_UCALL(vm, UCALL_DONE);
+	lg_vm_free(vm);
+	lg_assert_host_ok(_metadata);
+}
+
 TEST_HARNESS_MAIN

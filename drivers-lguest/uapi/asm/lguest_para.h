@@ -62,9 +62,10 @@
  * the guest changes whenever it changes an entry below kernel_address of
  * the page directory concerned (the current one, for a flush) in a way
  * that needs a TLB flush; 0 means unknown.  The host keeps its shadow of
- * a directory's user mappings across switches, and forgets it when the
- * directory is loaded again with another generation than the one it was
- * left at.  A guest that gets this wrong only confuses itself.
+ * a directory's user mappings across switches, and checks it against the
+ * guest's tables when the directory is loaded again with another
+ * generation than the one it was left at.  A guest that gets this wrong
+ * only confuses itself.
  */
 
 /*
