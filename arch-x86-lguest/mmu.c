@@ -18,7 +18,6 @@
 #include <linux/mm.h>
 #include <linux/pgtable.h>
 #include <asm/paravirt.h>
-#include <asm/pgtable.h>
 #include <asm/tlbflush.h>
 #include "lguest.h"
 

@@ -324,7 +324,7 @@ static pte_t make_shadow(struct page *page, u32 gpgd, u32 gpte)
  */
 static void fill_kshadow(struct lguest *lg, struct lg_kshadow *ks)
 {
-	u32 gptes[64], gpte, gpfn, i, j;
+	u32 gptes[64], gpte, gpfn, i, j, frames = guest_frames(lg);
 	struct page *page;
 
 	for (i = 0; i < GUEST_PTES && !lg->dead; i += ARRAY_SIZE(gptes)) {
@@ -336,10 +336,9 @@ static void fill_kshadow(struct lguest *lg, struct lg_kshadow *ks)
 			gpfn = gpte >> PAGE_SHIFT;
 			if ((gpte & (_PAGE_PRESENT | _PAGE_ACCESSED)) !=
 			    (_PAGE_PRESENT | _PAGE_ACCESSED) ||
-			    gpfn >= guest_frames(lg))
+			    gpfn >= frames)
 				continue;
-			page = pin_guest_page(lg, array_index_nospec(gpfn,
-							guest_frames(lg)));
+			page = pin_guest_page(lg, array_index_nospec(gpfn, frames));
 			if (!page)
 				return;
 			ks->ptes[i + j] = make_shadow(page, ks->gpgd, gpte);

@@ -41,6 +41,9 @@
 #include <sys/wait.h>
 
 #define NPAGES		32
+#ifndef ARRAY_SIZE
+#define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
+#endif
 #define MAX_WORKERS	16
 
 static long page_size;
@@ -128,11 +131,11 @@ static void expect_zero(const char *what, char *p, unsigned int n)
 /* ---- faults that must happen ---- */
 
 static __thread sigjmp_buf probe_jmp;
-static __thread volatile int probing;
+static __thread int probing;
 
 static void on_fault(int sig, siginfo_t *si, void *uc)
 {
-	if (!probing)
+	if (!__atomic_load_n(&probing, __ATOMIC_SEQ_CST))
 		fail("unexpected signal %d at %p", sig, si->si_addr);
 	siglongjmp(probe_jmp, sig);
 }
@@ -142,15 +145,15 @@ static int probe(char *p, int write)
 {
 	int sig;
 
-	probing = 1;
+	__atomic_store_n(&probing, 1, __ATOMIC_SEQ_CST);
 	sig = sigsetjmp(probe_jmp, 1);
 	if (!sig) {
 		if (write)
-			*(volatile char *)p = 1;
+			__atomic_store_n(p, 1, __ATOMIC_RELAXED);
 		else
-			(void)*(volatile char *)p;
+			(void)__atomic_load_n(p, __ATOMIC_RELAXED);
 	}
-	probing = 0;
+	__atomic_store_n(&probing, 0, __ATOMIC_SEQ_CST);
 	return sig;
 }
 
@@ -514,7 +517,7 @@ static void worker(void)
 	char c = 'o';
 
 	for (r = 0; r < rounds; r++)
-		for (i = 0; i < sizeof(steps) / sizeof(steps[0]); i++)
+		for (i = 0; i < ARRAY_SIZE(steps); i++)
 			steps[i].run();
 	if (write(done_pipe[1], &c, 1) != 1)
 		fail("done pipe: %s", strerror(errno));
@@ -559,7 +562,7 @@ static unsigned int wait_workers(pid_t *pids)
 		else
 			printf("ok %u worker %u: %u rounds of %zu steps\n",
 			       i + 1, i, rounds,
-			       sizeof(steps) / sizeof(steps[0]));
+			       ARRAY_SIZE(steps));
 	}
 	return failed;
 }

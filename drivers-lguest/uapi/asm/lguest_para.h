@@ -27,8 +27,7 @@
 #define LHCALL_SHUTDOWN		2	/* ebx: LGUEST_SHUTDOWN_*, ecx: message */
 #define LHCALL_FREE_PGTABLE	3	/* ebx: a page directory being freed */
 #define LHCALL_NEW_PGTABLE	4	/* ebx: new cr3, ecx: generation */
-#define LHCALL_FLUSH_TLB	5	/* ebx: non-zero to flush kernel pages too,
-					 * ecx: generation */
+#define LHCALL_FLUSH_TLB	5	/* ebx: 1: kernel too, ecx: generation */
 #define LHCALL_LOAD_IDT_ENTRY	6	/* ebx: vector, ecx/edx: gate low/high */
 #define LHCALL_SET_STACK	7	/* ebx: ss1, ecx: esp1, edx: pages */
 #define LHCALL_SET_CLOCKEVENT	9	/* ebx: ns from now, 0 to cancel */
