@@ -124,6 +124,25 @@ static void bench_fault(unsigned int n)
 	munmap(p, n * page);
 }
 
+/*
+ * A process-heavy shell workload, like a configure script: each op is a
+ * short-lived process that does a little file I/O (n / 2 loops of two
+ * commands, "cat" and "rm", each a fork and exec of busybox or coreutils).
+ */
+static void bench_shell(unsigned int n)
+{
+	char cmd[256];
+	int status;
+
+	snprintf(cmd, sizeof(cmd),
+		 "i=0; while [ $i -lt %u ]; do echo $i > /tmp/vbench.$i; "
+		 "cat /tmp/vbench.$i > /dev/null; rm /tmp/vbench.$i; "
+		 "i=$((i + 1)); done", n / 2);
+	status = system(cmd);
+	if (status == -1 || !WIFEXITED(status) || WEXITSTATUS(status))
+		die("shell workload");
+}
+
 static const struct {
 	const char *name;
 	void (*run)(unsigned int n);
@@ -135,6 +154,7 @@ static const struct {
 	{ "exec",	bench_exec,	100 },
 	{ "pipe",	bench_pipe,	5000 },
 	{ "fault",	bench_fault,	5000 },
+	{ "shell",	bench_shell,	400 },
 };
 
 int main(int argc, char **argv)
