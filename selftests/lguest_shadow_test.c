@@ -92,18 +92,28 @@ TEST(accessed_dirty)
 #define NR_SWITCHES	200
 #define CR3_MAGIC	0xc3000000u
 
+/* A new page directory, a copy of the guest's first one. */
+static GUEST_CODE uint32_t guest_dir_copy(void)
+{
+	uint32_t *pgd = (uint32_t *)(uintptr_t)lg_guest_info.pgdir;
+	uint32_t *new = (uint32_t *)(uintptr_t)guest_alloc_page();
+	uint32_t j;
+
+	for (j = 0; j < 1024; j++)
+		new[j] = pgd[j];
+	return (uint32_t)(uintptr_t)new;
+}
+
 static GUEST_CODE void guest_many_cr3(void)
 {
 	uint32_t *pgd = (uint32_t *)(uintptr_t)lg_guest_info.pgdir;
 	uint32_t pd[NR_CR3], expect[NR_CR3];
 	uint32_t *p = (uint32_t *)TEST_ADDR;
-	uint32_t i, j, k, pt, data;
+	uint32_t i, k, pt, data;
 
 	for (k = 0; k < NR_CR3; k++) {
-		uint32_t *new = (uint32_t *)(uintptr_t)guest_alloc_page();
+		uint32_t *new = (uint32_t *)(uintptr_t)guest_dir_copy();
 
-		for (j = 0; j < 1024; j++)
-			new[j] = pgd[j];
 		pt = guest_alloc_page();
 		data = guest_alloc_page();
 		new[TEST_PAGE >> PGDIR_SHIFT] = pt | LG_PTE_P | LG_PTE_RW;
@@ -293,17 +303,6 @@ TEST(async_ring)
  */
 #define KERNEL_ADDR	0x80000000u
 #define KSLOT_ADDR	0x90000000u
-
-static GUEST_CODE uint32_t guest_dir_copy(void)
-{
-	uint32_t *pgd = (uint32_t *)(uintptr_t)lg_guest_info.pgdir;
-	uint32_t *new = (uint32_t *)(uintptr_t)guest_alloc_page();
-	uint32_t j;
-
-	for (j = 0; j < 1024; j++)
-		new[j] = pgd[j];
-	return (uint32_t)(uintptr_t)new;
-}
 
 /* A page table mapping KSLOT_ADDR to a new page holding value. */
 static GUEST_CODE uint32_t guest_kslot_table(uint32_t value, uint32_t *data)
