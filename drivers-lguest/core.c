@@ -104,6 +104,27 @@ static int lg_exits_show(struct seq_file *m, void *unused)
 }
 DEFINE_SHOW_ATTRIBUTE(lg_exits);
 
+/*
+ * Where the exits go: each hypercall number that was used, made (an exit
+ * each) and queued (run at the next exit); and the page faults that were
+ * the guest's own, reflected to it, rather than filled in by us.
+ */
+static int lg_hcalls_show(struct seq_file *m, void *unused)
+{
+	struct lguest *lg = m->private;
+	unsigned int i;
+
+	for (i = 0; i < LG_HCALLS_COUNTED; i++)
+		if (READ_ONCE(lg->hcalls[i][0]) || READ_ONCE(lg->hcalls[i][1]))
+			seq_printf(m, "%u %lu %lu\n", i,
+				   READ_ONCE(lg->hcalls[i][0]),
+				   READ_ONCE(lg->hcalls[i][1]));
+	seq_printf(m, "page_faults_reflected %lu\n",
+		   READ_ONCE(lg->faults_reflected));
+	return 0;
+}
+DEFINE_SHOW_ATTRIBUTE(lg_hcalls);
+
 static void lg_debugfs_add(struct lguest *lg)
 {
 	char name[32];
@@ -111,6 +132,8 @@ static void lg_debugfs_add(struct lguest *lg)
 	snprintf(name, sizeof(name), "%d-%llu", task_tgid_nr(current), lg->id);
 	lg->debugfs = debugfs_create_dir(name, lg_debugfs);
 	debugfs_create_file("exits", 0444, lg->debugfs, lg, &lg_exits_fops);
+	debugfs_create_file("hypercalls", 0444, lg->debugfs, lg,
+			    &lg_hcalls_fops);
 }
 
 /* Called by LGUEST_INIT once the memory and registers are known. */
@@ -169,6 +192,7 @@ static void lg_handle_trap(struct lguest *lg)
 		lg->exits[LG_EXIT_PAGE_FAULT]++;
 		if (fault == LG_FAULT_FIXED)
 			return;
+		lg->faults_reflected++;
 		break;
 	default:
 		lg->exits[LG_EXIT_TRAP]++;

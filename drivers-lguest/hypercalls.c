@@ -114,6 +114,11 @@ static void lg_to_launcher(struct lguest *lg, const struct lguest_hcall *h)
 	lg->hcall_pending = true;
 }
 
+static void count_hcall(struct lguest *lg, u32 nr, bool queued)
+{
+	lg->hcalls[min_t(u32, nr, LG_HCALLS_COUNTED - 1)][queued]++;
+}
+
 /* Returns the value for the guest's %eax. */
 static u32 lg_do_hcall(struct lguest *lg, const struct lguest_hcall *h)
 {
@@ -208,6 +213,7 @@ void lguest_flush_async(struct lguest *lg)
 			kill_guest(lg, "hypercall %u cannot be queued", h.nr);
 			return;
 		}
+		count_hcall(lg, h.nr, true);
 		lg_do_hcall(lg, &h);
 		status = LHCALL_STATUS_DONE;
 		if (!lg_write(lg, st, &status, 1))
@@ -233,6 +239,7 @@ void lguest_do_hypercall(struct lguest *lg)
 		return;
 	}
 	lguest_flush_async(lg);
+	count_hcall(lg, h.nr, false);
 	if (!lg->dead)
 		lg->regs.eax = lg_do_hcall(lg, &h);
 }

@@ -103,6 +103,12 @@ enum lg_exit {
 	LG_EXIT_NR
 };
 
+/*
+ * Hypercalls counted by number (the launcher's all in the last), made
+ * and queued, shown in debugfs as lguest/<pid>-<id>/hypercalls.
+ */
+#define LG_HCALLS_COUNTED	32
+
 /**
  * struct lguest - one guest, that is one open file of /dev/lguest
  * @lock:	serialises LGUEST_INIT, LGUEST_RUN, LGUEST_GET_REGS and
@@ -229,6 +235,8 @@ struct lguest {
 	struct lg_mmio_read mmio_read;
 	bool halted;
 	unsigned long exits[LG_EXIT_NR];
+	unsigned long hcalls[LG_HCALLS_COUNTED][2];
+	unsigned long faults_reflected;
 	struct dentry *debugfs;
 };
 
