@@ -264,9 +264,24 @@ static void lguest_write_idt_entry(gate_desc *dt, int entry,
  * switcher reloads %gs from the new entry when it next enters the guest,
  * or loads 0 if the entry is gone, as loadsegment() would.
  */
+static DEFINE_PER_CPU(struct desc_struct[GDT_ENTRY_TLS_ENTRIES], host_tls);
+
+/*
+ * The host keeps the entries it was last given: a kernel thread, which
+ * never runs in user mode and has no TLS, leaves them alone, and so the
+ * process it interrupted, whose %gs may still name one, finds them there
+ * when it runs again, with nothing to tell the host.
+ */
 static void lguest_load_tls(struct thread_struct *t, unsigned int cpu)
 {
+	struct task_struct *task = container_of(t, struct task_struct, thread);
+	struct desc_struct *host = per_cpu(host_tls, cpu);
+
 	native_load_tls(t, cpu);
+	if ((task->flags & PF_KTHREAD) ||
+	    !memcmp(host, t->tls_array, sizeof(t->tls_array)))
+		return;
+	memcpy(host, t->tls_array, sizeof(t->tls_array));
 	lazy_hcall(LHCALL_LOAD_TLS, __pa(&t->tls_array), 0, 0);
 }
 

@@ -24,12 +24,17 @@ enum lguest_lazy_mode {
 };
 
 static DEFINE_PER_CPU(enum lguest_lazy_mode, lazy_mode);
-static DEFINE_PER_CPU(bool, lazy_queued);
+static unsigned int next_call;
 
-static void async_hcall(unsigned long call, unsigned long arg1,
-			unsigned long arg2, unsigned long arg3)
+/*
+ * Queue a call for the host, which runs the queue at the next exit of any
+ * kind.  Besides the lazy modes, this is for what may wait that long: a
+ * change that a TLB flush always follows, or that matters only when the
+ * host next loads a page directory, which is an exit.
+ */
+void async_hcall(unsigned long call, unsigned long arg1, unsigned long arg2,
+		 unsigned long arg3)
 {
-	static unsigned int next_call;
 	struct lguest_hcall *h;
 	unsigned long flags;
 
@@ -48,7 +53,6 @@ static void async_hcall(unsigned long call, unsigned long arg1,
 		wmb();
 		lguest_data.hcall_status[next_call] = 0;
 		next_call = (next_call + 1) % LHCALL_RING_SIZE;
-		this_cpu_write(lazy_queued, true);
 	}
 	local_irq_restore(flags);
 }
@@ -63,13 +67,18 @@ void lazy_hcall(unsigned long call, unsigned long arg1, unsigned long arg2,
 		async_hcall(call, arg1, arg2, arg3);
 }
 
-/* Run whatever is queued: one exit for the whole batch. */
+/*
+ * Run whatever is queued: one exit for the whole batch, and none if an
+ * exit since (an interrupt, a page fault) ran it already.  The host runs
+ * the ring in order, so the last call queued tells.
+ */
 static void flush_queued(void)
 {
-	if (this_cpu_read(lazy_queued)) {
-		this_cpu_write(lazy_queued, false);
+	unsigned int last = (next_call + LHCALL_RING_SIZE - 1) %
+			    LHCALL_RING_SIZE;
+
+	if (READ_ONCE(lguest_data.hcall_status[last]) != LHCALL_STATUS_DONE)
 		hcall(LHCALL_FLUSH_ASYNC, 0, 0, 0, 0);
-	}
 }
 
 static void enter_lazy(enum lguest_lazy_mode mode)
@@ -116,14 +125,25 @@ void lguest_start_context_switch(struct task_struct *prev)
 	enter_lazy(LGUEST_LAZY_CPU);
 }
 
+/* The stack the host has for traps from user mode. */
+static DEFINE_PER_CPU(unsigned long, host_sp0);
+
 void lguest_end_context_switch(struct task_struct *next)
 {
 	/*
 	 * Traps from user mode land on the kernel stack the host holds for
-	 * us (the ring-1 stack of its TSS): make it this task's.
+	 * us (the ring-1 stack of its TSS): make it this task's.  A kernel
+	 * thread never runs in user mode, so it can leave the stack of the
+	 * process it interrupted there; and when that process runs again,
+	 * there is nothing to tell the host.  Each switch that queues
+	 * nothing saves the exit that runs the queue.
 	 */
-	lazy_hcall(LHCALL_SET_STACK, __KERNEL_DS | 1, next->thread.sp0,
-		   THREAD_SIZE / PAGE_SIZE);
+	if (!(next->flags & PF_KTHREAD) &&
+	    this_cpu_read(host_sp0) != next->thread.sp0) {
+		this_cpu_write(host_sp0, next->thread.sp0);
+		lazy_hcall(LHCALL_SET_STACK, __KERNEL_DS | 1, next->thread.sp0,
+			   THREAD_SIZE / PAGE_SIZE);
+	}
 	leave_lazy(LGUEST_LAZY_CPU);
 	if (test_and_clear_ti_thread_flag(task_thread_info(next),
 					  TIF_LAZY_MMU_UPDATES))

@@ -39,6 +39,8 @@ static inline unsigned long hcall(unsigned long call, unsigned long arg1,
 /* hcall.c: calls that may be batched in the asynchronous ring */
 void lazy_hcall(unsigned long call, unsigned long arg1, unsigned long arg2,
 		unsigned long arg3);
+void async_hcall(unsigned long call, unsigned long arg1, unsigned long arg2,
+		 unsigned long arg3);
 void lguest_start_context_switch(struct task_struct *prev);
 void lguest_end_context_switch(struct task_struct *next);
 void lguest_enter_lazy_mmu(void);

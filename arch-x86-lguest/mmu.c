@@ -100,21 +100,50 @@ static void lguest_flush_tlb_one_user(unsigned long addr)
  * one for an entry it found present, and hears of every change after),
  * so a new page table, as every fork and fault into a fresh 4 MiB makes,
  * costs no hypercall.
+ *
+ * A user page table is only ever unlinked on its way out (munmap, exit,
+ * mremap moving it whole), and Linux flushes the TLB before the table
+ * can be freed or the range used again, as paging-structure caches
+ * demand.  The flush is an exit, and the host runs the queue before it:
+ * until then the old shadow serves as a stale TLB entry would.  So the
+ * call is queued, and an exiting process no longer pays an exit for each
+ * 4 MiB it used.
  */
 static void lguest_set_pmd(pmd_t *pmdp, pmd_t pmd)
 {
 	unsigned long pa = __pa(pmdp);
+	unsigned int index = (pa & ~PAGE_MASK) / sizeof(pmd_t);
 	bool was_present = native_pmd_val(*pmdp) & _PAGE_PRESENT;
 
 	native_set_pmd(pmdp, pmd);
-	if (was_present)
-		lazy_hcall(LHCALL_SET_PGD, pa & PAGE_MASK,
-			   (pa & ~PAGE_MASK) / sizeof(pmd_t), 0);
+	if (!was_present)
+		return;
+	if (index < KERNEL_PGD_BOUNDARY)
+		async_hcall(LHCALL_SET_PGD, pa & PAGE_MASK, index, 0);
+	else
+		lazy_hcall(LHCALL_SET_PGD, pa & PAGE_MASK, index, 0);
 }
 
+/*
+ * A new address space, made while the current one is loaded: at fork,
+ * with the child's page tables filled in; at exec, the new program's.
+ * The host can shadow the child's tables where it shadows its parent's,
+ * and save the child a fault for each page it touches that its parent
+ * was using.  The queue runs at the parent's next exit, at the latest
+ * the TLB flush that ends the fork.
+ */
+static void lguest_enter_mmap(struct mm_struct *mm)
+{
+	async_hcall(LHCALL_NEW_MM, __pa(mm->pgd), tlb_gen_of(mm), 0);
+}
+
+/*
+ * The host must forget a freed directory before the page is loaded as
+ * another: loading one is an exit, and the queue runs first.
+ */
 static void lguest_pgd_free(struct mm_struct *mm, pgd_t *pgd)
 {
-	lazy_hcall(LHCALL_FREE_PGTABLE, __pa(pgd), 0, 0);
+	async_hcall(LHCALL_FREE_PGTABLE, __pa(pgd), 0, 0);
 }
 
 void __init lguest_init_mmu_ops(void)
@@ -130,6 +159,7 @@ void __init lguest_init_mmu_ops(void)
 	pv_ops.mmu.flush_tlb_one_user = lguest_flush_tlb_one_user;
 	pv_ops.mmu.set_pmd = lguest_set_pmd;
 	pv_ops.mmu.pgd_free = lguest_pgd_free;
+	pv_ops.mmu.enter_mmap = lguest_enter_mmap;
 	pv_ops.mmu.lazy_mode.enter = lguest_enter_lazy_mmu;
 	pv_ops.mmu.lazy_mode.leave = lguest_leave_lazy_mmu;
 	pv_ops.mmu.lazy_mode.flush = lguest_flush_lazy_mmu;

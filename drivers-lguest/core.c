@@ -173,6 +173,14 @@ static void lg_handle_trap(struct lguest *lg)
 			   trap - LGUEST_TRAP_IN_SWITCHER, lg->regs.errcode);
 		return;
 	}
+	/*
+	 * The guest queues calls that may wait for its next exit (see
+	 * hypercalls.c): this is it, whatever brought it here.  A page
+	 * fault is then handled on the tables the guest has now.
+	 */
+	lguest_flush_async(lg);
+	if (lg->dead)
+		return;
 	if (lguest_arch_is_host_vector(trap)) {
 		lg->exits[LG_EXIT_HOST_IRQ]++;
 		return;

@@ -8,9 +8,9 @@
  *
  * Some calls come in bursts (page-table updates while the guest's MMU is in
  * lazy mode), and trapping for each would be slow: those the guest queues
- * in a ring in struct lguest_data, and we run them in order before any
- * other hypercall.  Every argument is the guest's, which means hostile: a
- * bad one kills the guest, never the host.
+ * in a ring in struct lguest_data, and we run them in order at its next
+ * exit, whatever the exit is.  Every argument is the guest's, which means
+ * hostile: a bad one kills the guest, never the host.
  */
 #include <linux/delay.h>
 #include <linux/ktime.h>
@@ -135,6 +135,9 @@ static u32 lg_do_hcall(struct lguest *lg, const struct lguest_hcall *h)
 	case LHCALL_NEW_PGTABLE:
 		lguest_new_pagetable(lg, h->arg1, h->arg2);
 		break;
+	case LHCALL_NEW_MM:
+		lguest_new_mm(lg, h->arg1, h->arg2);
+		break;
 	case LHCALL_FLUSH_TLB:
 		lguest_flush_tlb(lg, h->arg1, h->arg2);
 		break;
@@ -222,7 +225,7 @@ void lguest_flush_async(struct lguest *lg)
 	}
 }
 
-/* The guest trapped with LGUEST_TRAP_ENTRY. */
+/* The guest trapped with LGUEST_TRAP_ENTRY; its queue has run. */
 void lguest_do_hypercall(struct lguest *lg)
 {
 	struct lguest_hcall h = {
@@ -238,8 +241,6 @@ void lguest_do_hypercall(struct lguest *lg)
 		kill_guest(lg, "hypercall from ring %u", lg->regs.cs & 3);
 		return;
 	}
-	lguest_flush_async(lg);
 	count_hcall(lg, h.nr, false);
-	if (!lg->dead)
-		lg->regs.eax = lg_do_hcall(lg, &h);
+	lg->regs.eax = lg_do_hcall(lg, &h);
 }

@@ -310,6 +310,7 @@ enum lg_fault lguest_demand_page(struct lguest *lg, u32 vaddr, u32 *errcode,
 				 u32 *gpa);
 void lguest_set_kernel_address(struct lguest *lg, u32 kernel_address);
 void lguest_new_pagetable(struct lguest *lg, u32 gpgdir, u32 tlb_gen);
+void lguest_new_mm(struct lguest *lg, u32 gpgdir, u32 tlb_gen);
 void lguest_flush_tlb(struct lguest *lg, u32 kernel, u32 tlb_gen);
 void lguest_free_pagetable(struct lguest *lg, u32 gpgdir);
 void lguest_set_pte(struct lguest *lg, u32 gpgdir, u32 vaddr, u32 tlb_gen);

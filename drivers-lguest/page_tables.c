@@ -543,6 +543,101 @@ void lguest_new_pagetable(struct lguest *lg, u32 gpgdir, u32 tlb_gen)
 	lguest_map_stack(lg);
 }
 
+/* Is any of the n entries from ptes present? */
+static bool any_present(const pte_t *ptes, unsigned int n)
+{
+	while (n--)
+		if (pte_flags(ptes[n]) & _PAGE_PRESENT)
+			return true;
+	return false;
+}
+
+/*
+ * Shadow, in ptes, the entries of the guest's table under gpgd that the
+ * table cur of the current directory maps.  Each is made from the guest's
+ * entry (a fork made those read-only where it shares a page for
+ * copy-on-write) and marked accessed there, as a fault would.
+ */
+static void prefault_table(struct lguest *lg, pte_t *ptes, u32 gpgd,
+			   const pte_t *cur)
+{
+	u32 gptes[64], gpte, gpfn, i, j, frames = guest_frames(lg);
+	u32 at = gpgd & PAGE_MASK;
+	struct page *page;
+	bool marked;
+
+	for (i = 0; i < GUEST_PTES; i += ARRAY_SIZE(gptes)) {
+		if (!any_present(cur + i, ARRAY_SIZE(gptes)))
+			continue;
+		if (!lg_read(lg, at + i * 4, gptes, sizeof(gptes)))
+			return;
+		marked = false;
+		for (j = 0; j < ARRAY_SIZE(gptes); j++) {
+			gpte = gptes[j];
+			gpfn = gpte >> PAGE_SHIFT;
+			if (!(pte_flags(cur[i + j]) & _PAGE_PRESENT) ||
+			    !(gpte & _PAGE_PRESENT) || gpfn >= frames)
+				continue;
+			page = pin_guest_page(lg, array_index_nospec(gpfn, frames));
+			if (!page)
+				return;
+			ptes[i + j] = make_shadow(page, gpgd, gpte);
+			marked |= !(gpte & _PAGE_ACCESSED);
+			gptes[j] = gpte | _PAGE_ACCESSED;
+		}
+		if (marked && !lg_write(lg, at + i * 4, gptes, sizeof(gptes)))
+			return;
+	}
+}
+
+/*
+ * LHCALL_NEW_MM: the guest made the address space whose directory is
+ * gpgdir, now at generation tlb_gen.  Give it a shadow now, and fill it
+ * where the current directory's shadow has entries: a forked child
+ * touches what its parent did.  The directory loaded longest ago makes
+ * room, as for a cr3 load.
+ */
+void lguest_new_mm(struct lguest *lg, u32 gpgdir, u32 tlb_gen)
+{
+	struct lg_pgdir *cur = cur_pgdir(lg), *d;
+	u32 gpgds[64], i, j;
+	pte_t *ptes;
+	int n;
+
+	if (!gpgdir_valid(lg, gpgdir)) {
+		kill_guest(lg, "bad page directory %#x", gpgdir);
+		return;
+	}
+	if (lg->shadow_simple || !lg->user_pgds || gpgdir == cur->gpgdir)
+		return;
+	n = find_pgdir(lg, gpgdir);
+	d = &lg->pgdirs[n < 0 ? pgdir_victim(lg) : n];
+	flush_pgdir(lg, d->pgdir);
+	d->gpgdir = gpgdir;
+	d->tlb_gen = tlb_gen;
+	d->last_used = ++lg->pgdir_clock;
+	for (i = 0; i < lg->user_pgds && !lg->dead; i += j) {
+		j = min_t(u32, ARRAY_SIZE(gpgds), lg->user_pgds - i);
+		if (!lg_read(lg, gpgdir + i * 4, gpgds, j * 4))
+			return;
+		for (n = 0; n < j; n++) {
+			if (!shadow_present(cur->pgdir[i + n]) ||
+			    (gpgds[n] & (_PAGE_PRESENT | _PAGE_PSE)) !=
+			    _PAGE_PRESENT)
+				continue;
+			ptes = (pte_t *)get_zeroed_page(GFP_KERNEL_ACCOUNT);
+			if (!ptes) {
+				kill_guest(lg, "out of memory for page tables");
+				return;
+			}
+			d->pgdir[i + n] = link_table(ptes);
+			prefault_table(lg, ptes, gpgds[n],
+				       pgd_table(cur->pgdir[i + n]));
+			cond_resched();
+		}
+	}
+}
+
 /* Before each entry: the launcher may have set another cr3. */
 bool lguest_prepare_pagetables(struct lguest *lg)
 {
@@ -622,6 +717,46 @@ static pte_t *shadow_pte(struct lguest *lg, u32 vaddr, u32 gpgd)
 	return &pgd_table(*spgd)[pte_index_of(vaddr)];
 }
 
+/* How many guest entries around a user fault fill_around() looks at. */
+#define FILL_AROUND	16
+
+/*
+ * When Linux maps a page of a file for a fault, it maps the pages around
+ * it that are in the page cache too, young, in the hope that they will
+ * be used; and a process that touches one page of its stack or heap
+ * often touches the next.  Do the same for the shadow: fill in the
+ * entries of the 16 around vaddr that the guest has mapped and used, as
+ * fill_kshadow() does for a whole kernel table, instead of an exit each.
+ * The faulting entry was filled by the caller, from gpte at pte_gpa.
+ */
+static void fill_around(struct lguest *lg, u32 vaddr, u32 gpgd, u32 pte_gpa,
+			pte_t *spte)
+{
+	u32 gptes[FILL_AROUND], gpte, gpfn, first, i;
+	u32 frames = guest_frames(lg);
+	pte_t *ptes = spte - pte_index_of(vaddr);
+	struct page *page;
+
+	if (pgd_index_of(vaddr) >= lg->user_pgds || lg->shadow_simple)
+		return;
+	first = pte_index_of(vaddr) & ~(FILL_AROUND - 1);
+	if (!lg_read(lg, (pte_gpa & PAGE_MASK) + first * 4, gptes,
+		     sizeof(gptes)))
+		return;
+	for (i = 0; i < FILL_AROUND; i++) {
+		gpte = gptes[i];
+		gpfn = gpte >> PAGE_SHIFT;
+		if ((gpte & (_PAGE_PRESENT | _PAGE_ACCESSED)) !=
+		    (_PAGE_PRESENT | _PAGE_ACCESSED) || gpfn >= frames ||
+		    (pte_flags(ptes[first + i]) & _PAGE_PRESENT))
+			continue;
+		page = pin_guest_page(lg, array_index_nospec(gpfn, frames));
+		if (!page)
+			return;
+		ptes[first + i] = make_shadow(page, gpgd, gpte);
+	}
+}
+
 /*
  * A page fault at vaddr: if the guest's own tables allow the access, fill
  * in the shadow (LG_FAULT_FIXED: the guest just retries); if not, the
@@ -666,6 +801,7 @@ enum lg_fault lguest_demand_page(struct lguest *lg, u32 vaddr, u32 *errcode,
 	if (!page)
 		return LG_FAULT_FIXED;
 	*spte = make_shadow(page, gpgd, gpte);
+	fill_around(lg, vaddr, gpgd, pte_gpa, spte);
 	return LG_FAULT_FIXED;
 }
 

@@ -40,6 +40,7 @@
 #define LHCALL_SET_DEBUGREG	17	/* ebx: 0-3 or 7, ecx: value */
 #define LHCALL_LOAD_GDT_ENTRY	18	/* ebx: index, ecx/edx: entry low/high */
 #define LHCALL_SEND_INTERRUPTS	19	/* deliver pending interrupts now */
+#define LHCALL_NEW_MM		20	/* ebx: new page directory, ecx: generation */
 
 /*
  * LHCALL_SET_STACK gives the guest kernel's stack for traps from its user
@@ -65,6 +66,15 @@
  * guest's tables when the directory is loaded again with another
  * generation than the one it was left at.  A guest that gets this wrong
  * only confuses itself.
+ */
+
+/*
+ * LHCALL_NEW_MM says that the guest made a new address space (a fork, an
+ * exec) while the current one was loaded: the host may shadow at once,
+ * from the guest's new tables, what the current shadow maps, so that a
+ * forked child does not fault on every page its parent was using.  It is
+ * only a hint, and a good one to queue: the new directory must be valid
+ * (as for LHCALL_NEW_PGTABLE), and nothing else is asked of it.
  */
 
 /*
