@@ -514,6 +514,7 @@ enum {
 	KILL_IDT_VECTOR,
 	KILL_HCALL,
 	KILL_NEW_PGTABLE,
+	KILL_NEW_MM,
 	KILL_INIT_TWICE,
 	KILL_INIT_BEYOND,
 	KILL_INIT_ZERO,
@@ -627,6 +628,9 @@ static GUEST_CODE void guest_kill(void)
 		break;
 	case KILL_NEW_PGTABLE:
 		lg_hcall(LHCALL_NEW_PGTABLE, arg ? arg : mem, 0, 0, 0);
+		break;
+	case KILL_NEW_MM:
+		lg_hcall(LHCALL_NEW_MM, arg ? arg : mem, 0, 0, 0);
 		break;
 	case KILL_INIT_TWICE:
 		lg_hcall(LHCALL_LGUEST_INIT, lg_guest_info.lguest_data, 0, 0, 0);
@@ -820,8 +824,8 @@ FIXTURE_VARIANT_ADD(kill, hcall_11) {
 	.action = KILL_HCALL, .arg = 11, .reason = "bad hypercall",
 };
 
-FIXTURE_VARIANT_ADD(kill, hcall_20) {
-	.action = KILL_HCALL, .arg = 20, .reason = "bad hypercall",
+FIXTURE_VARIANT_ADD(kill, hcall_21) {
+	.action = KILL_HCALL, .arg = 21, .reason = "bad hypercall",
 };
 
 FIXTURE_VARIANT_ADD(kill, hcall_fff) {
@@ -840,6 +844,19 @@ FIXTURE_VARIANT_ADD(kill, new_pgtable_beyond) {
 FIXTURE_VARIANT_ADD(kill, new_pgtable_top) {
 	.action = KILL_NEW_PGTABLE, .arg = 0xfffff000u,
 	.reason = "bad page directory",
+};
+
+/* LHCALL_NEW_MM checks the new directory as a cr3 load does. */
+FIXTURE_VARIANT_ADD(kill, new_mm_misaligned) {
+	.action = KILL_NEW_MM, .arg = 0x5004, .reason = "bad page directory",
+};
+
+FIXTURE_VARIANT_ADD(kill, new_mm_beyond) {
+	.action = KILL_NEW_MM, .arg = 0, .reason = "bad page directory",
+};
+
+FIXTURE_VARIANT_ADD(kill, new_mm_top) {
+	.action = KILL_NEW_MM, .arg = 0xfffff000u, .reason = "bad page directory",
 };
 
 FIXTURE_VARIANT_ADD(kill, lguest_init_twice) {

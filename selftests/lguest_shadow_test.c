@@ -4,8 +4,9 @@
  * guest's PTEs, follows the guest across more page directories than it
  * caches shadows for (lg.shadow_pgdirs, 16 by default), and runs
  * page-table hypercalls the guest queued in the asynchronous ring of
- * struct lguest_data in order, marking each done, before any other
- * hypercall.
+ * struct lguest_data in order, marking each done, at the guest's next
+ * exit; it shadows a new address space ahead (LHCALL_NEW_MM), and the
+ * pages around a user fault.
  *
  * See include/lguest_util.h for how the guest code in this file runs.
  * All tests are skipped when /dev/lguest does not exist.
@@ -385,6 +386,190 @@ TEST(shared_kernel_shadows)
 	if (!lg_dev_present())
 		SKIP(return, LG_NO_DEV_MSG);
 	vm = lg_vm_create(0, guest_shared_kernel);
+	ASSERT_UCALL(vm, UCALL_DONE);
+	lg_vm_free(vm);
+	lg_assert_host_ok(_metadata);
+}
+
+/*
+ * LHCALL_NEW_MM: a new address space gets its shadow at once, filled where
+ * the current directory's shadow has entries, from the new directory's own
+ * guest entries, which the host marks accessed.  The parent maps four
+ * pages at FORK_ADDR and reads them; the child's table maps page 0 to the
+ * same page read-only (as fork leaves a copy-on-write page), page 1 to a
+ * page of its own, page 2 beyond guest memory, page 3 not at all, and page
+ * 4 (which the parent does not use) to a page: only pages 0 and 1 are
+ * shadowed ahead, so only their entries come back accessed.  The child
+ * then sees its own pages, and the parent its.
+ */
+#define FORK_ADDR	0x50000000u
+#define FORK_GEN	7
+
+static GUEST_CODE void guest_new_mm(void)
+{
+	struct lguest_data *d = (void *)(uintptr_t)lg_guest_info.lguest_data;
+	uint32_t slot = FORK_ADDR >> PGDIR_SHIFT, first = (FORK_ADDR >> 12) & 1023;
+	uint32_t child, *ct, own, page[4], i;
+
+	d->kernel_address = KERNEL_ADDR;
+	lgd = guest_lguest_init();
+	for (i = 0; i < 4; i++) {
+		page[i] = guest_alloc_page();
+		*(uint32_t *)(uintptr_t)page[i] = 0x100 + i;
+		guest_map_page(FORK_ADDR + i * LG_PAGE_SIZE, page[i],
+			       LG_PTE_RW | LG_PTE_A | LG_PTE_D);
+		GUEST_ASSERT_EQ(READ_ONCE(*(uint32_t *)(FORK_ADDR +
+						      i * LG_PAGE_SIZE)),
+				0x100 + i);
+	}
+	own = guest_alloc_page();
+	*(uint32_t *)(uintptr_t)own = 0x200;
+	child = guest_dir_copy();
+	ct = (uint32_t *)(uintptr_t)guest_alloc_page();
+	((uint32_t *)(uintptr_t)child)[slot] = (uint32_t)(uintptr_t)ct |
+					       LG_PTE_P | LG_PTE_RW | LG_PTE_U;
+	ct[first] = page[0] | LG_PTE_P;
+	ct[first + 1] = own | LG_PTE_P | LG_PTE_RW;
+	ct[first + 2] = lg_guest_info.mem_size | LG_PTE_P;
+	ct[first + 4] = page[3] | LG_PTE_P;
+
+	lg_hcall(LHCALL_NEW_MM, child, FORK_GEN, 0, 0);
+	GUEST_ASSERT_EQ(ct[first], page[0] | LG_PTE_P | LG_PTE_A);
+	GUEST_ASSERT_EQ(ct[first + 1], own | LG_PTE_P | LG_PTE_RW | LG_PTE_A);
+	GUEST_ASSERT_EQ(ct[first + 2], lg_guest_info.mem_size | LG_PTE_P);
+	GUEST_ASSERT_EQ(ct[first + 3], 0);
+	GUEST_ASSERT_EQ(ct[first + 4], page[3] | LG_PTE_P);
+
+	lg_hcall(LHCALL_NEW_PGTABLE, child, FORK_GEN, 0, 0);
+	GUEST_ASSERT_EQ(READ_ONCE(*(uint32_t *)FORK_ADDR), 0x100);
+	GUEST_ASSERT_EQ(READ_ONCE(*(uint32_t *)(FORK_ADDR + LG_PAGE_SIZE)),
+			0x200);
+	WRITE_ONCE(*(uint32_t *)(FORK_ADDR + LG_PAGE_SIZE), 0x201);
+	GUEST_ASSERT_EQ(READ_ONCE(*(uint32_t *)(FORK_ADDR + 4 * LG_PAGE_SIZE)),
+			0x103);
+	lg_hcall(LHCALL_NEW_PGTABLE, lg_guest_info.pgdir, 0, 0, 0);
+	for (i = 0; i < 4; i++)
+		GUEST_ASSERT_EQ(READ_ONCE(*(uint32_t *)(FORK_ADDR +
+						      i * LG_PAGE_SIZE)),
+				0x100 + i);
+	GUEST_ASSERT_EQ(*(uint32_t *)(uintptr_t)own, 0x201);
+	GUEST_DONE();
+}
+
+TEST(new_mm_prefault)
+{
+	struct lg_vm *vm;
+
+	if (!lg_dev_present())
+		SKIP(return, LG_NO_DEV_MSG);
+	vm = lg_vm_create(0, guest_new_mm);
+	ASSERT_UCALL(vm, UCALL_DONE);
+	lg_vm_free(vm);
+	lg_assert_host_ok(_metadata);
+}
+
+/*
+ * The asynchronous ring runs at every exit, not only at hypercalls.  The
+ * guest reads TEST_PAGE through one page table, moves its directory entry
+ * to another table (mapping another page) and queues LHCALL_SET_PGD; then
+ * it reads a page the host has not shadowed yet, in another slot: a page
+ * fault exit, which must run the ring first.  So the call is done, and
+ * TEST_PAGE shows the new page.
+ */
+#define OTHER_ADDR	0x60000000u
+
+static GUEST_CODE void guest_ring_at_fault(void)
+{
+	uint32_t *pgd = (uint32_t *)(uintptr_t)lg_guest_info.pgdir;
+	uint32_t a = guest_alloc_page(), b = guest_alloc_page();
+	uint32_t other = guest_alloc_page(), pt = guest_alloc_page();
+	uint32_t slot = 0;
+
+	lgd = guest_lguest_init();
+	*(uint32_t *)(uintptr_t)a = 0xa;
+	*(uint32_t *)(uintptr_t)b = 0xb;
+	*(uint32_t *)(uintptr_t)other = 0x07;
+	guest_map_page(TEST_PAGE, a, LG_PTE_RW);
+	GUEST_ASSERT_EQ(READ_ONCE(*(uint32_t *)TEST_PAGE), 0xa);
+	((uint32_t *)(uintptr_t)pt)[(TEST_PAGE >> 12) & 1023] =
+		b | LG_PTE_P | LG_PTE_RW | LG_PTE_A;
+	guest_map_page(OTHER_ADDR, other, LG_PTE_RW);
+
+	WRITE_ONCE(pgd[TEST_PAGE >> PGDIR_SHIFT],
+		   pt | LG_PTE_P | LG_PTE_RW | LG_PTE_U);
+	guest_queue(&slot, LHCALL_SET_PGD, lg_guest_info.pgdir,
+		    TEST_PAGE >> PGDIR_SHIFT, 0);
+	GUEST_ASSERT_EQ(READ_ONCE(*(uint32_t *)OTHER_ADDR), 0x07);
+	GUEST_ASSERT_EQ(READ_ONCE(lgd->hcall_status[0]), LHCALL_STATUS_DONE);
+	GUEST_ASSERT_EQ(READ_ONCE(*(uint32_t *)TEST_PAGE), 0xb);
+	GUEST_DONE();
+}
+
+TEST(ring_runs_at_every_exit)
+{
+	struct lg_vm *vm;
+
+	if (!lg_dev_present())
+		SKIP(return, LG_NO_DEV_MSG);
+	vm = lg_vm_create(0, guest_ring_at_fault);
+	ASSERT_UCALL(vm, UCALL_DONE);
+	lg_vm_free(vm);
+	lg_assert_host_ok(_metadata);
+}
+
+/*
+ * A user fault fills in the entries around it (its aligned group of 16)
+ * that the guest maps and has used.  FILL_ADDR's 16 pages map pages
+ * holding their number, the even ones accessed, the odd ones not.  After
+ * one read of page 0, the guest points every entry at another page
+ * without telling the host (a guest's own confusion, and the way to see
+ * what the host shadowed): the even pages still show their number, the
+ * odd ones, faulted in only now, the new page.  A flush shows it
+ * everywhere.
+ */
+#define FILL_ADDR	0x70000000u
+#define FILL_PAGES	16
+
+static GUEST_CODE void guest_fill_around(void)
+{
+	struct lguest_data *d = (void *)(uintptr_t)lg_guest_info.lguest_data;
+	uint32_t other = guest_alloc_page(), page, i, want;
+
+	d->kernel_address = KERNEL_ADDR;
+	lgd = guest_lguest_init();
+	for (i = 0; i < FILL_PAGES; i++) {
+		page = guest_alloc_page();
+		*(uint32_t *)(uintptr_t)page = i;
+		guest_map_page(FILL_ADDR + i * LG_PAGE_SIZE, page,
+			       i % 2 ? 0 : LG_PTE_A);
+	}
+	*(uint32_t *)(uintptr_t)other = 0x77;
+	GUEST_ASSERT_EQ(READ_ONCE(*(uint32_t *)FILL_ADDR), 0);
+	for (i = 1; i < FILL_PAGES; i++)
+		WRITE_ONCE(*guest_pte(FILL_ADDR + i * LG_PAGE_SIZE),
+			   other | LG_PTE_P | LG_PTE_A);
+	for (i = 1; i < FILL_PAGES; i++) {
+		want = i % 2 ? 0x77 : i;
+		__GUEST_ASSERT(READ_ONCE(*(uint32_t *)(FILL_ADDR +
+						       i * LG_PAGE_SIZE)) == want,
+			       "page %u: read %#x, want %#x", i,
+			       READ_ONCE(*(uint32_t *)(FILL_ADDR +
+						       i * LG_PAGE_SIZE)), want);
+	}
+	lg_hcall(LHCALL_FLUSH_TLB, 0, 0, 0, 0);
+	for (i = 1; i < FILL_PAGES; i++)
+		GUEST_ASSERT_EQ(READ_ONCE(*(uint32_t *)(FILL_ADDR +
+						      i * LG_PAGE_SIZE)), 0x77);
+	GUEST_DONE();
+}
+
+TEST(fill_around_user_fault)
+{
+	struct lg_vm *vm;
+
+	if (!lg_dev_present())
+		SKIP(return, LG_NO_DEV_MSG);
+	vm = lg_vm_create(0, guest_fill_around);
 	ASSERT_UCALL(vm, UCALL_DONE);
 	lg_vm_free(vm);
 	lg_assert_host_ok(_metadata);
