@@ -6,8 +6,9 @@
  * so it is our clocksource with nothing to calibrate against (there is no
  * PIT or HPET to calibrate with anyway).  The timer is one-shot: we ask
  * the host for an interrupt on line 0 so many nanoseconds from now, and it
- * arms an hrtimer.  The time of day is what the host put in lguest_data
- * when we registered it.
+ * arms an hrtimer; but it can repeat it too (see lguest_set_next_ktime()).
+ * The time of day is what the host put in lguest_data when we registered
+ * it.
  */
 #include <linux/clockchips.h>
 #include <linux/cpufeature.h>
@@ -46,25 +47,55 @@ static int lguest_set_wallclock(const struct timespec64 *now)
 	return -ENODEV;
 }
 
-static int lguest_clockevent_set_next_event(unsigned long delta,
-					    struct clock_event_device *evt)
+/*
+ * While Linux is busy, its tick is periodic even in one-shot mode: each
+ * tick asks for the next, TICK_NSEC on.  Each ask would be an exit, and
+ * under an emulator an exit costs about as much as a page fault.  So when
+ * we are asked for an expiry a tick after the last one, we ask the host
+ * to repeat the interrupt every tick, and then keep track of when it will
+ * fire next: an expiry we are asked for that is that one costs nothing.
+ * Anything else (an earlier hrtimer, the tick stopped for idle) is a call
+ * that replaces the host's timer, as before.
+ */
+static ktime_t host_expires;	/* the host's next interrupt, if periodic */
+static ktime_t last_expires;	/* the last expiry we were asked for */
+static u32 host_period;		/* 0: the host's timer is one-shot */
+
+static int lguest_set_next_ktime(ktime_t expires,
+				 struct clock_event_device *evt)
 {
-	hcall(LHCALL_SET_CLOCKEVENT, delta, 0, 0, 0);
+	s64 delta;
+
+	if (host_period && expires == host_expires) {
+		last_expires = expires;
+		return 0;
+	}
+	host_period = expires - last_expires == TICK_NSEC ? TICK_NSEC : 0;
+	last_expires = expires;
+	host_expires = expires;
+	delta = ktime_to_ns(ktime_sub(expires, ktime_get()));
+	hcall(LHCALL_SET_CLOCKEVENT, clamp_t(s64, delta, NSEC_PER_USEC, U32_MAX),
+	      host_period, 0, 0);
 	return 0;
 }
 
 static int lguest_clockevent_shutdown(struct clock_event_device *evt)
 {
+	host_period = 0;
 	hcall(LHCALL_SET_CLOCKEVENT, 0, 0, 0, 0);
 	return 0;
 }
 
-/* Counted in nanoseconds (mult 1, shift 0); the host takes 32 bits. */
+/*
+ * Given absolute expiries (in nanoseconds: mult 1, shift 0); the host
+ * takes 32 bits of nanoseconds from now.
+ */
 static struct clock_event_device lguest_clockevent = {
 	.name			= "lguest",
-	.features		= CLOCK_EVT_FEAT_ONESHOT,
-	.set_next_event		= lguest_clockevent_set_next_event,
+	.features		= CLOCK_EVT_FEAT_ONESHOT | CLOCK_EVT_FEAT_KTIME,
+	.set_next_ktime		= lguest_set_next_ktime,
 	.set_state_shutdown	= lguest_clockevent_shutdown,
+	.set_state_oneshot_stopped = lguest_clockevent_shutdown,
 	.rating			= INT_MAX,
 	.mult			= 1,
 	.shift			= 0,
@@ -74,9 +105,13 @@ static struct clock_event_device lguest_clockevent = {
 	.max_delta_ticks	= U32_MAX,
 };
 
-/* Line 0 has no irq_chip flow to speak of: it is just the tick. */
+/*
+ * Line 0 has no irq_chip flow to speak of: it is just the tick.  A host
+ * repeating it has armed the next one already.
+ */
 static void lguest_time_irq(struct irq_desc *desc)
 {
+	host_expires = ktime_add_ns(host_expires, host_period);
 	lguest_clockevent.event_handler(&lguest_clockevent);
 }
 

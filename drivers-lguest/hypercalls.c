@@ -172,7 +172,7 @@ static u32 lg_do_hcall(struct lguest *lg, const struct lguest_hcall *h)
 		lguest_arch_set_debugreg(lg, h->arg1, h->arg2);
 		break;
 	case LHCALL_SET_CLOCKEVENT:
-		lguest_set_clockevent(lg, h->arg1);
+		lguest_set_clockevent(lg, h->arg1, h->arg2);
 		break;
 	case LHCALL_HALT:
 		lg->halted = true;

@@ -454,13 +454,17 @@ void lguest_deliver_irq(struct lguest *lg)
 	lg_show_irq_pending(lg, lg_first_irq(lg) >= 0);
 }
 
-/* The guest's clock event fired: raise line 0. */
+/* The guest's clock event fired: raise line 0, and again a period on. */
 static enum hrtimer_restart lg_timer_fired(struct hrtimer *timer)
 {
 	struct lguest *lg = container_of(timer, struct lguest, timer);
+	u32 period = READ_ONCE(lg->timer_period);
 
 	lguest_raise_irq(lg, 0);
-	return HRTIMER_NORESTART;
+	if (!period)
+		return HRTIMER_NORESTART;
+	hrtimer_forward_now(timer, ns_to_ktime(period));
+	return HRTIMER_RESTART;
 }
 
 void lguest_init_timer(struct lguest *lg)
@@ -469,12 +473,20 @@ void lguest_init_timer(struct lguest *lg)
 	lg->timer.function = lg_timer_fired;
 }
 
-/* LHCALL_SET_CLOCKEVENT: interrupt line 0 in delta_ns; 0 cancels. */
-void lguest_set_clockevent(struct lguest *lg, u32 delta_ns)
+/*
+ * LHCALL_SET_CLOCKEVENT: interrupt line 0 in delta_ns (0 cancels), then
+ * every period_ns if that is not 0.  A short period would have the host
+ * take an interrupt for the guest every few microseconds: refused.
+ */
+void lguest_set_clockevent(struct lguest *lg, u32 delta_ns, u32 period_ns)
 {
-	if (!delta_ns) {
-		hrtimer_cancel(&lg->timer);
+	if (period_ns && period_ns < LGUEST_MIN_TIMER_PERIOD_NS) {
+		kill_guest(lg, "bad timer period %u ns", period_ns);
 		return;
 	}
+	hrtimer_cancel(&lg->timer);
+	WRITE_ONCE(lg->timer_period, period_ns);
+	if (!delta_ns)
+		return;
 	hrtimer_start(&lg->timer, ns_to_ktime(delta_ns), HRTIMER_MODE_REL);
 }

@@ -128,8 +128,10 @@ enum lg_exit {
  * @irqs_pending: interrupts raised by LGUEST_IRQ (or the timer) and not yet
  *		delivered; changed only with atomic bit operations
  * @irq_wait:	where a halted guest waits for @irqs_pending
- * @timer:	the guest's one-shot clock event (LHCALL_SET_CLOCKEVENT),
- *		which raises interrupt line 0
+ * @timer:	the guest's clock event (LHCALL_SET_CLOCKEVENT), which
+ *		raises interrupt line 0
+ * @timer_period: and raises it again every so many ns after that; 0 for
+ *		once.  Changed only with @timer cancelled.
  * @vcpu_task:	the task in LGUEST_RUN, NULL when there is none: what
  *		lguest_raise_irq() kicks out of the guest
  * @irq_raised:	an interrupt was raised since the run loop last delivered
@@ -187,6 +189,8 @@ enum lg_exit {
  * @mmio_read:	the guest waits for the value of an MMIO read
  * @halted:	the guest is waiting for an interrupt (LHCALL_HALT)
  * @exits:	exit counters, by enum lg_exit (read without locking)
+ * @hcalls:	hypercalls by number, made [0] and queued [1] (likewise)
+ * @faults_reflected: page faults that were the guest's own (likewise)
  * @debugfs:	this guest's debugfs directory
  */
 struct lguest {
@@ -198,6 +202,7 @@ struct lguest {
 	DECLARE_BITMAP(irqs_pending, LGUEST_NR_IRQS);
 	wait_queue_head_t irq_wait;
 	struct hrtimer timer;
+	u32 timer_period;
 	struct task_struct *vcpu_task;
 	bool irq_raised;
 	u64 id;
@@ -273,7 +278,7 @@ bool lguest_irqs_blocked(struct lguest *lg, unsigned long *blocked);
 void lguest_halt_done(struct lguest *lg);
 void lguest_deliver_irq(struct lguest *lg);
 void lguest_init_timer(struct lguest *lg);
-void lguest_set_clockevent(struct lguest *lg, u32 delta_ns);
+void lguest_set_clockevent(struct lguest *lg, u32 delta_ns, u32 period_ns);
 
 /* segments.c */
 void lguest_init_gdt(struct lguest *lg);

@@ -515,6 +515,7 @@ enum {
 	KILL_HCALL,
 	KILL_NEW_PGTABLE,
 	KILL_NEW_MM,
+	KILL_TIMER_PERIOD,
 	KILL_INIT_TWICE,
 	KILL_INIT_BEYOND,
 	KILL_INIT_ZERO,
@@ -631,6 +632,9 @@ static GUEST_CODE void guest_kill(void)
 		break;
 	case KILL_NEW_MM:
 		lg_hcall(LHCALL_NEW_MM, arg ? arg : mem, 0, 0, 0);
+		break;
+	case KILL_TIMER_PERIOD:
+		lg_hcall(LHCALL_SET_CLOCKEVENT, 1000000, arg, 0, 0);
 		break;
 	case KILL_INIT_TWICE:
 		lg_hcall(LHCALL_LGUEST_INIT, lg_guest_info.lguest_data, 0, 0, 0);
@@ -857,6 +861,16 @@ FIXTURE_VARIANT_ADD(kill, new_mm_beyond) {
 
 FIXTURE_VARIANT_ADD(kill, new_mm_top) {
 	.action = KILL_NEW_MM, .arg = 0xfffff000u, .reason = "bad page directory",
+};
+
+/* A period short enough to flood the host with timer interrupts. */
+FIXTURE_VARIANT_ADD(kill, timer_period_1ns) {
+	.action = KILL_TIMER_PERIOD, .arg = 1, .reason = "bad timer period",
+};
+
+FIXTURE_VARIANT_ADD(kill, timer_period_short) {
+	.action = KILL_TIMER_PERIOD, .arg = LGUEST_MIN_TIMER_PERIOD_NS - 1,
+	.reason = "bad timer period",
 };
 
 FIXTURE_VARIANT_ADD(kill, lguest_init_twice) {

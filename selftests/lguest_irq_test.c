@@ -6,7 +6,8 @@
  * arrives right after the guest sets it and calls LHCALL_SEND_INTERRUPTS;
  * LHCALL_HALT sleeps until it fires; a masked line waits; and a line raised
  * by another launcher thread reaches a guest that never stops on its own,
- * at once when the guest runs on another CPU.
+ * at once when the guest runs on another CPU.  A clock event with a
+ * period repeats until the next LHCALL_SET_CLOCKEVENT.
  *
  * See include/lguest_util.h for how the guest code in this file runs.
  * All tests are skipped when /dev/lguest does not exist.
@@ -115,6 +116,40 @@ static GUEST_CODE void guest_busy_loop(void)
 	GUEST_DONE();
 }
 
+/*
+ * A periodic clock event: one call, then an interrupt every period, each
+ * waking a halt, until a call with no period; the last one-shot fires
+ * once, and a cancelled timer not at all (the launcher's 50 ms sleep is
+ * many periods).
+ */
+static GUEST_CODE void guest_periodic_timer(void)
+{
+	uint32_t i;
+
+	guest_irq_setup();
+	lg_hcall(LHCALL_SET_CLOCKEVENT, LGUEST_MIN_TIMER_PERIOD_NS,
+		 LGUEST_MIN_TIMER_PERIOD_NS, 0, 0);
+	for (i = 0; i < 5; i++) {
+		WRITE_ONCE(lgd->irq_enabled, IF_FLAG);
+		lg_hcall(LHCALL_HALT, 0, 0, 0, 0);
+		GUEST_ASSERT_EQ(READ_ONCE(irq_count[0]), i + 1);
+	}
+	lg_hcall(LHCALL_SET_CLOCKEVENT, 2000000, 0, 0, 0);	/* once */
+	lg_hcall(HCALL_SLEEP, 50, 0, 0, 0);
+	irq_on();
+	GUEST_ASSERT_EQ(READ_ONCE(irq_count[0]), 6);
+	lg_hcall(HCALL_SLEEP, 50, 0, 0, 0);
+	irq_on();
+	GUEST_ASSERT_EQ(READ_ONCE(irq_count[0]), 6);
+	lg_hcall(LHCALL_SET_CLOCKEVENT, LGUEST_MIN_TIMER_PERIOD_NS,
+		 LGUEST_MIN_TIMER_PERIOD_NS, 0, 0);
+	lg_hcall(LHCALL_SET_CLOCKEVENT, 0, 0, 0, 0);		/* cancel */
+	lg_hcall(HCALL_SLEEP, 50, 0, 0, 0);
+	irq_on();
+	GUEST_ASSERT_EQ(READ_ONCE(irq_count[0]), 6);
+	GUEST_DONE();
+}
+
 /* Run, serving HCALL_SLEEP, until a ucall. */
 static int run_serving_sleep(struct lg_vm *vm)
 {
@@ -153,6 +188,11 @@ TEST(timer_waits_for_sti)
 TEST(halt_wakes_on_timer)
 {
 	run_to_done(_metadata, guest_halt_wakes);
+}
+
+TEST(periodic_timer)
+{
+	run_to_done(_metadata, guest_periodic_timer);
 }
 
 TEST(masked_line_waits)

@@ -30,7 +30,7 @@
 #define LHCALL_FLUSH_TLB	5	/* ebx: 1: kernel too, ecx: generation */
 #define LHCALL_LOAD_IDT_ENTRY	6	/* ebx: vector, ecx/edx: gate low/high */
 #define LHCALL_SET_STACK	7	/* ebx: ss1, ecx: esp1, edx: pages */
-#define LHCALL_SET_CLOCKEVENT	9	/* ebx: ns from now, 0 to cancel */
+#define LHCALL_SET_CLOCKEVENT	9	/* ebx: ns from now, 0 to cancel; ecx: period */
 #define LHCALL_HALT		10	/* sleep until an interrupt */
 #define LHCALL_SET_IO_BITMAP	12	/* ebx: bitmap address, ecx: bytes */
 #define LHCALL_SET_LDT		13	/* ebx: LDT address (virtual), ecx: entries */
@@ -67,6 +67,15 @@
  * generation than the one it was left at.  A guest that gets this wrong
  * only confuses itself.
  */
+
+/*
+ * LHCALL_SET_CLOCKEVENT raises interrupt line 0 @ebx nanoseconds from now
+ * (0 cancels), and then, if @ecx is not 0, every @ecx nanoseconds after
+ * that time until the next LHCALL_SET_CLOCKEVENT: a guest whose tick is
+ * periodic, as Linux's is while it is busy, then needs no call per tick.
+ * A period below LGUEST_MIN_TIMER_PERIOD_NS kills the guest.
+ */
+#define LGUEST_MIN_TIMER_PERIOD_NS	1000000
 
 /*
  * LHCALL_NEW_MM says that the guest made a new address space (a fork, an
