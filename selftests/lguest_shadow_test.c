@@ -469,6 +469,106 @@ TEST(new_mm_prefault)
 }
 
 /*
+ * LHCALL_NEW_MM is a hint the host must survive whatever it names.
+ * NR_GARBAGE directories, more than the host caches, each map FORK_ADDR
+ * to a page of their own, but the rest of that page table is random
+ * words (their frames folded into guest memory: a page table beyond it
+ * kills the guest, as a fault there would), the next slot names a table
+ * of random words too (the same for all), and the one after is a large
+ * page.  The parent
+ * uses all three slots, so the host looks at all of them.  The calls are
+ * queued, round the ring several times; then each directory, loaded,
+ * must read its own page at FORK_ADDR.
+ */
+#define NR_GARBAGE	18
+#define FORK_PAGES	64
+#define PDE_PSE		0x080
+
+static uint32_t rng GUEST_DATA;
+
+static GUEST_CODE uint32_t guest_random(void)
+{
+	rng ^= rng << 13;
+	rng ^= rng >> 17;
+	rng ^= rng << 5;
+	return rng;
+}
+
+/* A page of random entries, frames within guest memory. */
+static GUEST_CODE uint32_t guest_garbage_table(void)
+{
+	uint32_t *t = (uint32_t *)(uintptr_t)guest_alloc_page();
+	uint32_t frames = lg_guest_info.mem_size >> 12, i, w;
+
+	for (i = 0; i < 1024; i++) {
+		w = guest_random();
+		t[i] = ((w >> 12) % frames) << 12 | (w & 0xfff);
+	}
+	return (uint32_t)(uintptr_t)t;
+}
+
+static GUEST_CODE void guest_new_mm_garbage(void)
+{
+	struct lguest_data *d = (void *)(uintptr_t)lg_guest_info.lguest_data;
+	uint32_t slot = FORK_ADDR >> PGDIR_SHIFT, first = (FORK_ADDR >> 12) & 1023;
+	uint32_t dir[NR_GARBAGE], own, shared = guest_alloc_page(), garbage;
+	uint32_t *pd, *t, k, i, ring = 0;
+
+	rng = 0x2545f491;
+	d->kernel_address = KERNEL_ADDR;
+	lgd = guest_lguest_init();
+	for (i = 0; i < FORK_PAGES; i++)
+		guest_map_page(FORK_ADDR + i * LG_PAGE_SIZE, shared,
+			       LG_PTE_RW | LG_PTE_A | LG_PTE_D);
+	for (i = 1; i < 3; i++)
+		guest_map_page(FORK_ADDR + (i << PGDIR_SHIFT), shared,
+			       LG_PTE_RW | LG_PTE_A | LG_PTE_D);
+	for (i = 0; i < FORK_PAGES; i++)
+		READ_ONCE(*(uint32_t *)(FORK_ADDR + i * LG_PAGE_SIZE));
+	for (i = 1; i < 3; i++)
+		READ_ONCE(*(uint32_t *)(FORK_ADDR + (i << PGDIR_SHIFT)));
+
+	garbage = guest_garbage_table();
+	for (k = 0; k < NR_GARBAGE; k++) {
+		dir[k] = guest_dir_copy();
+		pd = (uint32_t *)(uintptr_t)dir[k];
+		t = (uint32_t *)(uintptr_t)guest_garbage_table();
+		own = guest_alloc_page();
+		*(uint32_t *)(uintptr_t)own = k;
+		t[first] = own | LG_PTE_P | LG_PTE_RW | LG_PTE_A;
+		pd[slot] = (uint32_t)(uintptr_t)t | LG_PTE_P | LG_PTE_RW |
+			   LG_PTE_U;
+		pd[slot + 1] = garbage | LG_PTE_P | LG_PTE_U;
+		pd[slot + 2] = (guest_random() & ~0x3fffffu) | LG_PTE_P |
+			       PDE_PSE;
+	}
+	for (i = 0; i < 3 * NR_GARBAGE; i++) {
+		guest_queue(&ring, LHCALL_NEW_MM, dir[i % NR_GARBAGE], i, 0);
+		if (ring % 32 == 0)
+			lg_hcall(LHCALL_FLUSH_ASYNC, 0, 0, 0, 0);
+	}
+	lg_hcall(LHCALL_FLUSH_ASYNC, 0, 0, 0, 0);
+	for (k = 0; k < NR_GARBAGE; k++) {
+		lg_hcall(LHCALL_NEW_PGTABLE, dir[k], 0, 0, 0);
+		GUEST_ASSERT_EQ(READ_ONCE(*(uint32_t *)FORK_ADDR), k);
+	}
+	lg_hcall(LHCALL_NEW_PGTABLE, lg_guest_info.pgdir, 0, 0, 0);
+	GUEST_DONE();
+}
+
+TEST(new_mm_garbage)
+{
+	struct lg_vm *vm;
+
+	if (!lg_dev_present())
+		SKIP(return, LG_NO_DEV_MSG);
+	vm = lg_vm_create(0, guest_new_mm_garbage);
+	ASSERT_UCALL(vm, UCALL_DONE);
+	lg_vm_free(vm);
+	lg_assert_host_ok(_metadata);
+}
+
+/*
  * The asynchronous ring runs at every exit, not only at hypercalls.  The
  * guest reads TEST_PAGE through one page table, moves its directory entry
  * to another table (mapping another page) and queues LHCALL_SET_PGD; then
