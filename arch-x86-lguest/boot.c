@@ -263,15 +263,14 @@ static void lguest_write_idt_entry(gate_desc *dt, int entry,
  * in the kernel on 32-bit, and set_thread_area() relies on that.  The
  * switcher reloads %gs from the new entry when it next enters the guest,
  * or loads 0 if the entry is gone, as loadsegment() would.
+ *
+ * The host keeps the entries it was last given (host_tls is what it has):
+ * a kernel thread, which never runs in user mode and has no TLS, leaves
+ * them alone, and so the process it interrupted, whose %gs may still name
+ * one, finds them there when it runs again, with nothing to tell the host.
  */
 static DEFINE_PER_CPU(struct desc_struct[GDT_ENTRY_TLS_ENTRIES], host_tls);
 
-/*
- * The host keeps the entries it was last given: a kernel thread, which
- * never runs in user mode and has no TLS, leaves them alone, and so the
- * process it interrupted, whose %gs may still name one, finds them there
- * when it runs again, with nothing to tell the host.
- */
 static void lguest_load_tls(struct thread_struct *t, unsigned int cpu)
 {
 	struct task_struct *task = container_of(t, struct task_struct, thread);
