@@ -316,6 +316,17 @@ static pte_t make_shadow(struct page *page, u32 gpgd, u32 gpte)
 }
 
 /*
+ * A guest entry we may shadow ahead of a fault: present, used (accessed)
+ * and mapping guest memory (device windows are left to fault, for mmio.c).
+ */
+static bool used_gpte(struct lguest *lg, u32 gpte)
+{
+	return (gpte & (_PAGE_PRESENT | _PAGE_ACCESSED)) ==
+	       (_PAGE_PRESENT | _PAGE_ACCESSED) &&
+	       (gpte >> PAGE_SHIFT) < guest_frames(lg);
+}
+
+/*
  * Map at once everything the guest kernel's table maps and has used (the
  * accessed bit is set, and the dirty bit for a writable mapping, as in
  * every kernel mapping Linux makes), rather than take a fault for each
@@ -334,9 +345,7 @@ static void fill_kshadow(struct lguest *lg, struct lg_kshadow *ks)
 		for (j = 0; j < ARRAY_SIZE(gptes); j++) {
 			gpte = gptes[j];
 			gpfn = gpte >> PAGE_SHIFT;
-			if ((gpte & (_PAGE_PRESENT | _PAGE_ACCESSED)) !=
-			    (_PAGE_PRESENT | _PAGE_ACCESSED) ||
-			    gpfn >= frames)
+			if (!used_gpte(lg, gpte))
 				continue;
 			page = pin_guest_page(lg, array_index_nospec(gpfn, frames));
 			if (!page)
@@ -746,8 +755,7 @@ static void fill_around(struct lguest *lg, u32 vaddr, u32 gpgd, u32 pte_gpa,
 	for (i = 0; i < FILL_AROUND; i++) {
 		gpte = gptes[i];
 		gpfn = gpte >> PAGE_SHIFT;
-		if ((gpte & (_PAGE_PRESENT | _PAGE_ACCESSED)) !=
-		    (_PAGE_PRESENT | _PAGE_ACCESSED) || gpfn >= frames ||
+		if (!used_gpte(lg, gpte) ||
 		    (pte_flags(ptes[first + i]) & _PAGE_PRESENT))
 			continue;
 		page = pin_guest_page(lg, array_index_nospec(gpfn, frames));
