@@ -134,6 +134,7 @@ static void lg_debugfs_add(struct lguest *lg)
 	debugfs_create_file("exits", 0444, lg->debugfs, lg, &lg_exits_fops);
 	debugfs_create_file("hypercalls", 0444, lg->debugfs, lg,
 			    &lg_hcalls_fops);
+	lguest_audit_init(lg);
 }
 
 /* Called by LGUEST_INIT once the memory and registers are known. */

@@ -18,6 +18,7 @@
 #include <linux/mutex.h>
 #include <linux/types.h>
 #include <linux/wait.h>
+#include <linux/xarray.h>
 #include <asm/desc_defs.h>
 #include <asm/fpu/types.h>
 #include <asm/ldt.h>
@@ -31,6 +32,9 @@ struct dentry;
 struct mm_struct;
 struct page;
 struct task_struct;
+
+/* The page-directory slot of the switcher, and everything above it. */
+#define SWITCHER_PGD_INDEX	(LGUEST_SWITCHER_ADDR >> PGDIR_SHIFT)
 
 /* An LDT of LDT_ENTRIES descriptors takes this many pages. */
 #define LG_LDT_ENTRIES_PER_PAGE	(PAGE_SIZE / LDT_ENTRY_SIZE)
@@ -101,6 +105,19 @@ enum lg_exit {
 	LG_EXIT_MMIO,
 	LG_EXIT_IOEVENTFD,
 	LG_EXIT_NR
+};
+
+/**
+ * struct lg_audit - the shadow audit of a guest (CONFIG_LGUEST_AUDIT)
+ * @frames:	host pfn -> guest frame number, for each pinned frame
+ * @runs:	audits made
+ * @tables:	shadow tables checked, in all
+ * @failures:	violations found: the first kills the guest, and ends
+ *		its audits
+ */
+struct lg_audit {
+	struct xarray frames;
+	unsigned long runs, tables, failures;
 };
 
 /*
@@ -192,6 +209,7 @@ enum lg_exit {
  * @hcalls:	hypercalls by number, made [0] and queued [1] (likewise)
  * @faults_reflected: page faults that were the guest's own (likewise)
  * @debugfs:	this guest's debugfs directory
+ * @audit:	what audit.c knows and found, with CONFIG_LGUEST_AUDIT
  */
 struct lguest {
 	struct mutex lock;		/* see the kernel-doc above */
@@ -243,6 +261,9 @@ struct lguest {
 	unsigned long hcalls[LG_HCALLS_COUNTED][2];
 	unsigned long faults_reflected;
 	struct dentry *debugfs;
+#ifdef CONFIG_LGUEST_AUDIT
+	struct lg_audit audit;
+#endif
 };
 
 /* Where a field of the guest's struct lguest_data is, guest-physical. */
@@ -323,6 +344,32 @@ void lguest_set_pgd(struct lguest *lg, u32 gpgdir, u32 index);
 bool lguest_gva_to_gpa(struct lguest *lg, u32 vaddr, bool write, u32 *gpa);
 void lguest_map_stack(struct lguest *lg);
 
+/* audit.c: page_tables.c's invariants checked (CONFIG_LGUEST_AUDIT). */
+#ifdef CONFIG_LGUEST_AUDIT
+void lguest_audit_init(struct lguest *lg);
+void lguest_audit_free(struct lguest *lg);
+void lguest_audit_pin(struct lguest *lg, unsigned long gpfn, struct page *page);
+void lguest_audit_dir(struct lguest *lg, unsigned int dir, const char *event);
+void lguest_audit_slot(struct lguest *lg, unsigned int slot,
+		       const char *event);
+void lguest_audit_entry(struct lguest *lg, u32 vaddr, const char *event);
+void lguest_audit_flush(struct lguest *lg, const char *event);
+void lguest_audit_all(struct lguest *lg, const char *event);
+#else
+static inline void lguest_audit_init(struct lguest *lg) {}
+static inline void lguest_audit_free(struct lguest *lg) {}
+static inline void lguest_audit_pin(struct lguest *lg, unsigned long gpfn,
+				    struct page *page) {}
+static inline void lguest_audit_dir(struct lguest *lg, unsigned int dir,
+				    const char *event) {}
+static inline void lguest_audit_slot(struct lguest *lg, unsigned int slot,
+				     const char *event) {}
+static inline void lguest_audit_entry(struct lguest *lg, u32 vaddr,
+				      const char *event) {}
+static inline void lguest_audit_flush(struct lguest *lg, const char *event) {}
+static inline void lguest_audit_all(struct lguest *lg, const char *event) {}
+#endif
+
 /* x86/core.c: the switcher. */
 int __init lguest_arch_host_init(void);
 void lguest_arch_host_fini(void);
@@ -331,5 +378,6 @@ bool lguest_arch_run_guest(struct lguest *lg);
 void lguest_arch_set_debugreg(struct lguest *lg, u32 regno, u32 value);
 bool lguest_arch_idt_present(struct lguest *lg, unsigned int vector);
 bool lguest_arch_is_host_vector(unsigned int vector);
+bool lguest_arch_is_switcher_table(unsigned long pa);
 
 #endif /* _DRIVERS_LGUEST_LG_H */

@@ -39,9 +39,6 @@
 
 #include "lg.h"
 
-/* The page-directory slot of the switcher, and everything above it. */
-#define SWITCHER_PGD_INDEX	(LGUEST_SWITCHER_ADDR >> PGDIR_SHIFT)
-
 #define GUEST_PTES	(PAGE_SIZE / sizeof(u32))
 
 static u32 pgd_index_of(u32 vaddr)
@@ -111,6 +108,7 @@ static struct page *pin_guest_page(struct lguest *lg, u32 gpfn)
 		return NULL;
 	}
 	lg->frames[gpfn] = page;
+	lguest_audit_pin(lg, gpfn, page);
 	return page;
 }
 
@@ -228,6 +226,7 @@ void lguest_free_pagetables(struct lguest *lg)
 {
 	unsigned int i;
 
+	lguest_audit_all(lg, "the guest's end");
 	for (i = 0; lg->pgdirs && i < lg->nr_pgdirs; i++) {
 		if (!lg->pgdirs[i].pgdir)
 			continue;
@@ -241,6 +240,7 @@ void lguest_free_pagetables(struct lguest *lg)
 	kfree(lg->kshadows);
 	lg->kshadows = NULL;
 	free_frames(lg);
+	lguest_audit_free(lg);
 }
 
 static bool gpgdir_valid(struct lguest *lg, u32 gpgdir)
@@ -550,6 +550,7 @@ void lguest_new_pagetable(struct lguest *lg, u32 gpgdir, u32 tlb_gen)
 	lg->regs.cr3 = gpgdir;
 	link_kernel_slots(lg, d);
 	lguest_map_stack(lg);
+	lguest_audit_dir(lg, i, "cr3 load");
 }
 
 /* Is any of the n entries from ptes present? */
@@ -645,6 +646,7 @@ void lguest_new_mm(struct lguest *lg, u32 gpgdir, u32 tlb_gen)
 			cond_resched();
 		}
 	}
+	lguest_audit_dir(lg, d - lg->pgdirs, "new address space");
 }
 
 /* Before each entry: the launcher may have set another cr3. */
@@ -839,6 +841,10 @@ void lguest_flush_tlb(struct lguest *lg, u32 kernel, u32 tlb_gen)
 	}
 	cur_pgdir(lg)->tlb_gen = tlb_gen;
 	lguest_map_stack(lg);
+	if (kernel)
+		lguest_audit_all(lg, "kernel flush");
+	else
+		lguest_audit_flush(lg, "flush");
 }
 
 /*
@@ -858,6 +864,7 @@ void lguest_free_pagetable(struct lguest *lg, u32 gpgdir)
 	} else {
 		lguest_map_stack(lg);
 	}
+	lguest_audit_dir(lg, i, "freed directory");
 }
 
 /*
@@ -888,6 +895,7 @@ void lguest_set_pte(struct lguest *lg, u32 gpgdir, u32 vaddr, u32 tlb_gen)
 	if (gpgdir == cur_pgdir(lg)->gpgdir)
 		cur_pgdir(lg)->tlb_gen = tlb_gen;
 	lguest_map_stack(lg);
+	lguest_audit_entry(lg, vaddr, "changed entry");
 }
 
 /* LHCALL_SET_PGD: the guest changed a directory entry; drop its shadows. */
@@ -904,6 +912,7 @@ void lguest_set_pgd(struct lguest *lg, u32 gpgdir, u32 index)
 		if (lg->pgdirs[i].gpgdir == gpgdir)
 			release_pgd(lg, lg->pgdirs[i].pgdir, index);
 	lguest_map_stack(lg);
+	lguest_audit_slot(lg, index, "changed directory entry");
 }
 
 /*

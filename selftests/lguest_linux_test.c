@@ -115,8 +115,9 @@ struct check_run {
 	double t_start, t_end;		/* "time start", "time end" */
 	long long guest_sleep_ns;
 	bool have_ready, have_done;
-	bool exits_ok;
+	bool exits_ok, audit_ok;
 	struct lg_exits before, after;	/* at "getpid ready", "done" */
+	struct lg_exits audit;		/* at "done", if the host audits */
 	long long calls, ns_per_call, wrong;
 	struct lg_run run;
 };
@@ -490,8 +491,11 @@ static void run_guest(struct __test_metadata *_metadata,
 	run_launcher(r, argv, fn, arg, RUN_TIMEOUT_S);
 }
 
-/* The exit counters of the launcher's latest guest, from debugfs. */
-static bool read_exits(pid_t pid, struct lg_exits *e)
+/*
+ * Counters ("name value" lines) of the launcher's latest guest, from
+ * debugfs: "exits", or "audit" if the host has CONFIG_LGUEST_AUDIT.
+ */
+static bool read_counters(pid_t pid, const char *file, struct lg_exits *e)
 {
 	char path[PATH_MAX], prefix[32];
 	int id, best = -1;
@@ -513,7 +517,8 @@ static bool read_exits(pid_t pid, struct lg_exits *e)
 	closedir(dir);
 	if (best < 0)
 		return false;
-	snprintf(path, sizeof(path), "%s/%d-%d/exits", LG_DEBUGFS, pid, best);
+	snprintf(path, sizeof(path), "%s/%d-%d/%s", LG_DEBUGFS, pid, best,
+		 file);
 	f = fopen(path, "r");
 	if (!f)
 		return false;
@@ -569,12 +574,13 @@ static bool check_line(struct lg_run *r, const char *line, void *arg)
 		c->t_end = t;
 	} else if (!strcmp(m, "LGTEST getpid ready")) {
 		c->have_ready = true;
-		c->exits_ok = read_exits(r->pid, &c->before);
+		c->exits_ok = read_counters(r->pid, "exits", &c->before);
 		guest_go(r);
 	} else if (sscanf(m, "LGTEST getpid done calls=%lld ns_per_call=%lld wrong=%lld",
 			  &c->calls, &c->ns_per_call, &c->wrong) == 3) {
 		c->have_done = true;
-		c->exits_ok &= read_exits(r->pid, &c->after);
+		c->exits_ok &= read_counters(r->pid, "exits", &c->after);
+		c->audit_ok = read_counters(r->pid, "audit", &c->audit);
 		guest_go(r);
 	}
 	return false;
@@ -1070,6 +1076,33 @@ TEST_F_TIMEOUT(guest, syscalls, GUEST_TEST_TIMEOUT_S)
 	EXPECT_LT(traps, c->calls / TRAPS_PER_CALL_DIV)
 		TH_LOG("%lld trap and hypercall exits for %lld system calls",
 		       traps, c->calls);
+}
+
+/*
+ * With CONFIG_LGUEST_AUDIT (the rig's debug kernel), the host checked its
+ * shadow page tables at every cr3 load and flush while the guest booted
+ * and ran its checks: it must have done so, and found nothing wrong.
+ */
+TEST_F_TIMEOUT(guest, shadow_audit, GUEST_TEST_TIMEOUT_S)
+{
+	struct check_run *c = get_check_run(_metadata, &self->paths);
+	long long runs, tables, failures;
+
+	ASSERT_TRUE(c->have_done)
+		TH_LOG("the guest did not get as far as its getpid() calls");
+	if (!c->audit_ok)
+		SKIP(return, "the host does not audit (CONFIG_LGUEST_AUDIT)");
+	runs = exit_count(&c->audit, "runs");
+	tables = exit_count(&c->audit, "tables");
+	failures = exit_count(&c->audit, "failures");
+	TH_LOG("%lld audits of the shadows, %lld tables checked", runs, tables);
+	EXPECT_EQ(0, failures);
+	/*
+	 * Booting to a shell loads cr3 and flushes thousands of times, and
+	 * each load checks a directory's tables.
+	 */
+	EXPECT_LT(1000, runs);
+	EXPECT_LT(1000, tables);
 }
 
 /* "poweroff -f" in the guest: the launcher exits with 0. */

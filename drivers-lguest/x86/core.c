@@ -77,6 +77,18 @@ static void lg_fill_guest_pte(unsigned int cpu)
 			     __pgprot(ro));
 }
 
+/* Is the page-table page at physical address pa a CPU's view of the switcher? */
+bool lguest_arch_is_switcher_table(unsigned long pa)
+{
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(lg_guest_switcher_pte); i++)
+		if (lg_guest_switcher_pte[i] &&
+		    __pa(lg_guest_switcher_pte[i]) == pa)
+			return true;
+	return false;
+}
+
 static void lg_free_switcher_pages(void)
 {
 	unsigned int i;
