@@ -12,9 +12,10 @@
  *
  * For a directory, every slot below the switcher's is empty or links a
  * table of ours with the rights link_table() gives; the switcher's slot
- * is empty or this CPU's switcher table; a kernel slot's shared table is
- * linked only at its own slot; a directory's own tables are linked once,
- * and are none of the shared ones, so each is freed exactly once.
+ * is empty or a CPU's switcher table; a kernel slot's shared table is
+ * linked only at its own slot; and (checked when everything is) a
+ * directory's own tables are linked once, and are none of the shared
+ * ones, so each is freed exactly once.
  *
  * For a table, every entry is 0 or present; present, it gives no rights
  * but present, writable, user, accessed and dirty (no global, large page,
@@ -34,6 +35,10 @@
  * violation warns, with what was being done, and kills the guest.
  */
 #include <linux/debugfs.h>
+#include <linux/hash.h>
+#include <linux/log2.h>
+#include <linux/mm.h>
+#include <linux/moduleparam.h>
 #include <linux/nospec.h>
 #include <linux/seq_file.h>
 #include <linux/xarray.h>
@@ -46,15 +51,17 @@
 #define AUDIT_LINK_RIGHTS	(_PAGE_PRESENT | _PAGE_RW | _PAGE_USER | \
 				 _PAGE_ACCESSED)
 
-/* What one audit is doing, and the tables it has seen. */
+/*
+ * What one audit is doing.  An audit of everything also tracks the tables
+ * it has seen, by pfn, with the slot they were linked at.
+ */
 struct lg_audit_run {
 	struct lguest *lg;
 	const char *event;
 	unsigned int dir, slot;
-	struct xarray tables;	/* table pfn -> slot, or LG_AUDIT_PRIVATE */
+	bool all;
+	struct xarray tables;
 };
-
-#define LG_AUDIT_PRIVATE	SWITCHER_PGD_INDEX
 
 /* A table of ours, as the key of lg_audit_run.tables. */
 static unsigned long table_key(const pte_t *ptes)
@@ -79,17 +86,25 @@ static __printf(2, 3) bool audit_failed(struct lg_audit_run *a,
 	return false;
 }
 
-/* Is pfn the frame table's page for a frame of guest memory? */
+/*
+ * The host pfns of the pages the frame table pinned, as an open-addressed
+ * hash table of pfn + 1 (0 is an empty slot) twice the size of guest
+ * memory: it is never more than half full.  Only touched under lg->lock,
+ * so a lookup takes no lock of its own, and costs one or two reads.
+ */
+static u32 pinned_slot(struct lguest *lg, unsigned long pfn)
+{
+	u32 i = hash_32(pfn, lg->audit.pinned_bits);
+
+	while (lg->audit.pinned[i] && lg->audit.pinned[i] != pfn + 1)
+		i = (i + 1) & (BIT(lg->audit.pinned_bits) - 1);
+	return i;
+}
+
+/* Is pfn a page the frame table pinned for guest memory? */
 static bool guest_frame(struct lguest *lg, unsigned long pfn)
 {
-	void *entry = xa_load(&lg->audit.frames, pfn);
-	unsigned long gpfn;
-
-	if (!xa_is_value(entry))
-		return false;
-	gpfn = xa_to_value(entry);
-	return gpfn < (lg->mem_size >> PAGE_SHIFT) && lg->frames[gpfn] &&
-	       page_to_pfn(lg->frames[gpfn]) == pfn;
+	return lg->audit.pinned[pinned_slot(lg, pfn)] == pfn + 1;
 }
 
 static bool audit_pte(struct lg_audit_run *a, unsigned int i, pte_t pte)
@@ -153,8 +168,8 @@ static bool linked_table(struct lg_audit_run *a, pgd_t pgd, pte_t **ptes)
 }
 
 /*
- * One slot of a directory: its slot's shared table, or a table of its own
- * that nothing audited so far links, checked.
+ * One slot of a directory: its slot's shared table, or a table of its own,
+ * checked; in an audit of everything, one that nothing seen so far links.
  */
 static bool audit_link(struct lg_audit_run *a, pgd_t pgd)
 {
@@ -165,12 +180,14 @@ static bool audit_link(struct lg_audit_run *a, pgd_t pgd)
 		return false;
 	if (!ptes || ptes == a->lg->kshadows[a->slot].ptes)
 		return true;
-	err = xa_insert(&a->tables, table_key(ptes), xa_mk_value(a->slot),
-			GFP_KERNEL);
-	if (err == -EBUSY)
-		return audit_failed(a, "links a table linked elsewhere");
-	if (err)
-		return false;	/* no memory: no verdict */
+	if (a->all) {
+		err = xa_insert(&a->tables, table_key(ptes),
+				xa_mk_value(a->slot), GFP_KERNEL);
+		if (err == -EBUSY)
+			return audit_failed(a, "links a table linked elsewhere");
+		if (err)
+			return false;	/* no memory: no verdict */
+	}
 	return audit_table(a, ptes);
 }
 
@@ -280,12 +297,14 @@ static bool audit_user_agrees(struct lg_audit_run *a)
 }
 
 static bool audit_begin(struct lg_audit_run *a, struct lguest *lg,
-			const char *event)
+			const char *event, bool all)
 {
-	if (lg->audit.failures || !lg->pgdirs || !lg->kshadows)
+	if (lg->audit.failures || !lg->audit.pinned || !lg->pgdirs ||
+	    !lg->kshadows)
 		return false;
 	a->lg = lg;
 	a->event = event;
+	a->all = all;
 	xa_init(&a->tables);
 	lg->audit.runs++;
 	return true;
@@ -296,10 +315,8 @@ void lguest_audit_dir(struct lguest *lg, unsigned int dir, const char *event)
 {
 	struct lg_audit_run a;
 
-	if (!audit_begin(&a, lg, event))
-		return;
-	audit_dir(&a, dir);
-	xa_destroy(&a.tables);
+	if (audit_begin(&a, lg, event, false))
+		audit_dir(&a, dir);
 }
 
 /* After a flush of user mappings: the current directory, and agreement. */
@@ -307,11 +324,8 @@ void lguest_audit_flush(struct lguest *lg, const char *event)
 {
 	struct lg_audit_run a;
 
-	if (!audit_begin(&a, lg, event))
-		return;
-	if (audit_dir(&a, lg->cur_pgdir))
+	if (audit_begin(&a, lg, event, false) && audit_dir(&a, lg->cur_pgdir))
 		audit_user_agrees(&a);
-	xa_destroy(&a.tables);
 }
 
 /* Every directory, every table. */
@@ -320,7 +334,7 @@ void lguest_audit_all(struct lguest *lg, const char *event)
 	struct lg_audit_run a;
 	unsigned int i;
 
-	if (!audit_begin(&a, lg, event))
+	if (!audit_begin(&a, lg, event, true))
 		return;
 	if (audit_kshadows(&a))
 		for (i = 0; i < lg->nr_pgdirs; i++)
@@ -336,7 +350,7 @@ void lguest_audit_slot(struct lguest *lg, unsigned int slot,
 	struct lg_audit_run a;
 	pte_t *ptes;
 
-	if (slot >= SWITCHER_PGD_INDEX || !audit_begin(&a, lg, event))
+	if (slot >= SWITCHER_PGD_INDEX || !audit_begin(&a, lg, event, false))
 		return;
 	a.slot = slot;
 	for (a.dir = 0; a.dir < lg->nr_pgdirs; a.dir++)
@@ -352,7 +366,7 @@ void lguest_audit_entry(struct lguest *lg, u32 vaddr, const char *event)
 	pte_t *ptes;
 
 	a.slot = vaddr >> PGDIR_SHIFT;
-	if (a.slot >= SWITCHER_PGD_INDEX || !audit_begin(&a, lg, event))
+	if (a.slot >= SWITCHER_PGD_INDEX || !audit_begin(&a, lg, event, false))
 		return;
 	for (a.dir = 0; a.dir < lg->nr_pgdirs; a.dir++) {
 		if (!linked_table(&a, lg->pgdirs[a.dir].pgdir[a.slot], &ptes) ||
@@ -364,12 +378,13 @@ void lguest_audit_entry(struct lguest *lg, u32 vaddr, const char *event)
 		audit_pte(&a, i, ptes[i]);
 }
 
-/* A frame was pinned: remember whose it is, for guest_frame(). */
+/* A frame was pinned: remember it, for guest_frame(). */
 void lguest_audit_pin(struct lguest *lg, unsigned long gpfn, struct page *page)
 {
-	if (xa_err(xa_store(&lg->audit.frames, page_to_pfn(page),
-			    xa_mk_value(gpfn), GFP_KERNEL_ACCOUNT)))
-		kill_guest(lg, "out of memory for the shadow audit");
+	unsigned long pfn = page_to_pfn(page);
+
+	if (lg->audit.pinned)
+		lg->audit.pinned[pinned_slot(lg, pfn)] = pfn + 1;
 }
 
 static int lg_audit_show(struct seq_file *m, void *unused)
@@ -383,13 +398,27 @@ static int lg_audit_show(struct seq_file *m, void *unused)
 }
 DEFINE_SHOW_ATTRIBUTE(lg_audit);
 
+/*
+ * Whether guests created from now on are audited: a benchmark turns it
+ * off, to measure the code rather than the audit.
+ */
+static bool audit = true;
+module_param(audit, bool, 0644);
+MODULE_PARM_DESC(audit, "audit the shadow page tables of new guests");
+
+/* Without the memory for the pfn table, the guest runs unaudited. */
 void lguest_audit_init(struct lguest *lg)
 {
-	xa_init(&lg->audit.frames);
+	if (!READ_ONCE(audit))
+		return;
+	lg->audit.pinned_bits = order_base_2(lg->mem_size >> PAGE_SHIFT) + 1;
+	lg->audit.pinned = kvcalloc(BIT(lg->audit.pinned_bits), sizeof(u32),
+				    GFP_KERNEL_ACCOUNT);
 	debugfs_create_file("audit", 0444, lg->debugfs, lg, &lg_audit_fops);
 }
 
 void lguest_audit_free(struct lguest *lg)
 {
-	xa_destroy(&lg->audit.frames);
+	kvfree(lg->audit.pinned);
+	lg->audit.pinned = NULL;
 }

@@ -18,7 +18,6 @@
 #include <linux/mutex.h>
 #include <linux/types.h>
 #include <linux/wait.h>
-#include <linux/xarray.h>
 #include <asm/desc_defs.h>
 #include <asm/fpu/types.h>
 #include <asm/ldt.h>
@@ -109,14 +108,16 @@ enum lg_exit {
 
 /**
  * struct lg_audit - the shadow audit of a guest (CONFIG_LGUEST_AUDIT)
- * @frames:	host pfn -> guest frame number, for each pinned frame
+ * @pinned:	the host pfns the frame table pinned, hashed (audit.c)
+ * @pinned_bits: log2 of the size of @pinned
  * @runs:	audits made
  * @tables:	shadow tables checked, in all
  * @failures:	violations found: the first kills the guest, and ends
  *		its audits
  */
 struct lg_audit {
-	struct xarray frames;
+	u32 *pinned;
+	unsigned int pinned_bits;
 	unsigned long runs, tables, failures;
 };
 
