@@ -319,12 +319,16 @@ void lguest_audit_dir(struct lguest *lg, unsigned int dir, const char *event)
 		audit_dir(&a, dir);
 }
 
-/* After a flush of user mappings: the current directory, and agreement. */
+/*
+ * After a flush of user mappings: the current directory, and agreement,
+ * unless the guest was killed, which may have cut the resync short.
+ */
 void lguest_audit_flush(struct lguest *lg, const char *event)
 {
 	struct lg_audit_run a;
 
-	if (audit_begin(&a, lg, event, false) && audit_dir(&a, lg->cur_pgdir))
+	if (audit_begin(&a, lg, event, false) && audit_dir(&a, lg->cur_pgdir) &&
+	    !lg->dead)
 		audit_user_agrees(&a);
 }
 
