@@ -53,7 +53,7 @@
 
 /*
  * What one audit is doing.  An audit of everything also tracks the tables
- * it has seen, by pfn, with the slot they were linked at.
+ * it has seen, by pfn, with the slot they were linked at (first_sight()).
  */
 struct lg_audit_run {
 	struct lguest *lg;
@@ -136,7 +136,21 @@ static bool audit_table(struct lg_audit_run *a, const pte_t *ptes)
 	return true;
 }
 
-/* Every shared kernel table, remembered as linked at its own slot. */
+/*
+ * In an audit of everything: note that a table is linked at this slot,
+ * and fail if it was seen already.  Without memory, there is no verdict.
+ */
+static bool first_sight(struct lg_audit_run *a, const pte_t *ptes)
+{
+	int err = xa_insert(&a->tables, table_key(ptes), xa_mk_value(a->slot),
+			    GFP_KERNEL);
+
+	if (err == -EBUSY)
+		return audit_failed(a, "links a table linked elsewhere");
+	return !err;
+}
+
+/* Every shared kernel table, seen first at its own slot. */
 static bool audit_kshadows(struct lg_audit_run *a)
 {
 	pte_t *ptes;
@@ -144,12 +158,7 @@ static bool audit_kshadows(struct lg_audit_run *a)
 	a->dir = ~0U;
 	for (a->slot = 0; a->slot < SWITCHER_PGD_INDEX; a->slot++) {
 		ptes = a->lg->kshadows[a->slot].ptes;
-		if (!ptes)
-			continue;
-		if (xa_insert(&a->tables, table_key(ptes),
-			      xa_mk_value(a->slot), GFP_KERNEL))
-			return false;	/* no memory: no verdict */
-		if (!audit_table(a, ptes))
+		if (ptes && (!first_sight(a, ptes) || !audit_table(a, ptes)))
 			return false;
 	}
 	return true;
@@ -174,20 +183,13 @@ static bool linked_table(struct lg_audit_run *a, pgd_t pgd, pte_t **ptes)
 static bool audit_link(struct lg_audit_run *a, pgd_t pgd)
 {
 	pte_t *ptes;
-	int err;
 
 	if (!linked_table(a, pgd, &ptes))
 		return false;
 	if (!ptes || ptes == a->lg->kshadows[a->slot].ptes)
 		return true;
-	if (a->all) {
-		err = xa_insert(&a->tables, table_key(ptes),
-				xa_mk_value(a->slot), GFP_KERNEL);
-		if (err == -EBUSY)
-			return audit_failed(a, "links a table linked elsewhere");
-		if (err)
-			return false;	/* no memory: no verdict */
-	}
+	if (a->all && !first_sight(a, ptes))
+		return false;
 	return audit_table(a, ptes);
 }
 
@@ -305,7 +307,6 @@ static bool audit_begin(struct lg_audit_run *a, struct lguest *lg,
 	a->lg = lg;
 	a->event = event;
 	a->all = all;
-	xa_init(&a->tables);
 	lg->audit.runs++;
 	return true;
 }
@@ -340,6 +341,7 @@ void lguest_audit_all(struct lguest *lg, const char *event)
 
 	if (!audit_begin(&a, lg, event, true))
 		return;
+	xa_init(&a.tables);
 	if (audit_kshadows(&a))
 		for (i = 0; i < lg->nr_pgdirs; i++)
 			if (!audit_dir(&a, i))
@@ -383,7 +385,7 @@ void lguest_audit_entry(struct lguest *lg, u32 vaddr, const char *event)
 }
 
 /* A frame was pinned: remember it, for guest_frame(). */
-void lguest_audit_pin(struct lguest *lg, unsigned long gpfn, struct page *page)
+void lguest_audit_pin(struct lguest *lg, struct page *page)
 {
 	unsigned long pfn = page_to_pfn(page);
 

@@ -349,7 +349,7 @@ void lguest_map_stack(struct lguest *lg);
 #ifdef CONFIG_LGUEST_AUDIT
 void lguest_audit_init(struct lguest *lg);
 void lguest_audit_free(struct lguest *lg);
-void lguest_audit_pin(struct lguest *lg, unsigned long gpfn, struct page *page);
+void lguest_audit_pin(struct lguest *lg, struct page *page);
 void lguest_audit_dir(struct lguest *lg, unsigned int dir, const char *event);
 void lguest_audit_slot(struct lguest *lg, unsigned int slot,
 		       const char *event);
@@ -359,8 +359,7 @@ void lguest_audit_all(struct lguest *lg, const char *event);
 #else
 static inline void lguest_audit_init(struct lguest *lg) {}
 static inline void lguest_audit_free(struct lguest *lg) {}
-static inline void lguest_audit_pin(struct lguest *lg, unsigned long gpfn,
-				    struct page *page) {}
+static inline void lguest_audit_pin(struct lguest *lg, struct page *page) {}
 static inline void lguest_audit_dir(struct lguest *lg, unsigned int dir,
 				    const char *event) {}
 static inline void lguest_audit_slot(struct lguest *lg, unsigned int slot,

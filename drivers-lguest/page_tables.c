@@ -108,7 +108,7 @@ static struct page *pin_guest_page(struct lguest *lg, u32 gpfn)
 		return NULL;
 	}
 	lg->frames[gpfn] = page;
-	lguest_audit_pin(lg, gpfn, page);
+	lguest_audit_pin(lg, page);
 	return page;
 }
 
